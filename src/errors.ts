@@ -1,0 +1,71 @@
+/**
+ * The one table of error codes: code → HTTP status. Adapters, docs and tests read it;
+ * nothing else maps a code to a status.
+ */
+export const ERROR_STATUS = {
+  TOKEN_MISSING: 401,
+  TOKEN_MALFORMED: 401,
+  TOKEN_ALG_NOT_ALLOWED: 401,
+  TOKEN_KEY_UNKNOWN: 401,
+  TOKEN_SIGNATURE_INVALID: 401,
+  TOKEN_CLAIM_INVALID: 401,
+  TOKEN_EXPIRED: 401,
+  TOKEN_NOT_YET_VALID: 401,
+  TOKEN_REVOKED: 401,
+  REVOCATION_STATE_STALE: 503,
+  REFRESH_TOKEN_INVALID: 401,
+  REFRESH_TOKEN_REUSED: 401,
+  SESSION_EXPIRED: 401,
+  INVALID_CREDENTIALS: 401,
+  EMAIL_TAKEN: 409,
+  WEAK_PASSWORD: 400,
+  VALIDATION_FAILED: 400,
+  CSRF_FAILED: 403,
+  REAUTHENTICATION_REQUIRED: 403,
+  ACCOUNT_DISABLED: 403,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  RATE_LIMITED: 429,
+} as const;
+
+export type AuthErrorCode = keyof typeof ERROR_STATUS;
+
+/** Why a token was revoked; `claims` means a refresh will succeed (roles changed). */
+export type RevocationReason = 'global' | 'user' | 'claims' | 'session' | 'token';
+
+export interface AuthErrorOptions {
+  reason?: RevocationReason;
+  /** Seconds until a rate-limited caller may try again. */
+  retryAfter?: number;
+  cause?: unknown;
+}
+
+/**
+ * Every failure the library reports on purpose. Messages never contain a token,
+ * a password, a hash or a cookie.
+ */
+export class AuthError extends Error {
+  override readonly name = 'AuthError';
+  readonly code: AuthErrorCode;
+  readonly status: number;
+  readonly reason: RevocationReason | undefined;
+  readonly retryAfter: number | undefined;
+
+  constructor(code: AuthErrorCode, message: string, options: AuthErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.reason = options.reason;
+    this.retryAfter = options.retryAfter;
+  }
+
+  toJSON(): { code: AuthErrorCode; message: string; reason?: RevocationReason } {
+    return this.reason === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, reason: this.reason };
+  }
+}
+
+export function isAuthError(value: unknown): value is AuthError {
+  return value instanceof AuthError;
+}

@@ -1,0 +1,40 @@
+/**
+ * Revocation events: what the store records, the feed carries and the list applies.
+ * All times are milliseconds since the epoch. Applying an event only ever moves a
+ * cutoff forward, so duplicates and reordering are harmless.
+ */
+
+/** Why a user's tokens were cut off; drives the push event the HTTP layer sends. */
+export type UserRevocationCause =
+  | 'password'
+  | 'logout-all'
+  | 'roles'
+  | 'disabled'
+  | 'deleted'
+  | 'admin';
+
+export type RevocationEvent =
+  /** Every token issued before `at` dies (breach response). */
+  | { kind: 'global'; at: number }
+  /**
+   * Every token of `sub` issued before `at` dies. `scope: 'tokens'` (a role change):
+   * sessions live on and a refresh succeeds (reason `claims`). `scope: 'sessions'`:
+   * the sessions were ended in the store too (reason `user`); `exceptSid` names a
+   * session that was kept and re-issued fresh tokens (password change).
+   */
+  | {
+      kind: 'user';
+      sub: string;
+      at: number;
+      scope: 'tokens' | 'sessions';
+      cause: UserRevocationCause;
+      exceptSid?: string;
+    }
+  /** Every token of session `sid` dies, whatever its iat (logout, reuse, expiry). */
+  | { kind: 'session'; sid: string; sub: string; at: number; cause: SessionRevocationCause }
+  /** One token dies (RFC 7009). `exp` bounds how long the entry must live. */
+  | { kind: 'token'; jti: string; exp: number; at: number };
+
+export type SessionRevocationCause = 'logout' | 'reuse' | 'expired' | 'evicted' | 'revoked';
+
+export type RevocationKind = RevocationEvent['kind'];
