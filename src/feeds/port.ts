@@ -1,5 +1,15 @@
 import type { RevocationEvent } from '../revocation/events.js';
 
+export interface FeedHandlers {
+  /** Each event, in publish order. Applying an event twice must be harmless. */
+  event(event: RevocationEvent): void;
+  /**
+   * The feed cannot promise that nothing was missed (a stream deleted, trimmed past the
+   * last applied entry, a restarted Redis): rebuild the revocation list from the store.
+   */
+  lost?(): void;
+}
+
 /**
  * Carries revocation events to every instance, in order. The store is the source of
  * truth; a feed only makes other instances learn of a revocation quickly.
@@ -7,8 +17,9 @@ import type { RevocationEvent } from '../revocation/events.js';
 export interface RevocationFeed {
   /** Sends an event to every subscriber of every instance (this one included). */
   publish(event: RevocationEvent): Promise<void>;
-  /** Calls `listener` for each event, in order; returns the unsubscribe function. */
-  subscribe(listener: (event: RevocationEvent) => void): () => void;
+  subscribe(handlers: FeedHandlers): () => void;
+  /** Starts receiving; resolves once caught up with everything already published. */
+  start(): Promise<void>;
   /**
    * When this instance was last known to have applied every published event (ms), so
    * the verifier can fail closed past `maxStaleness`. An in-process feed is always current.
