@@ -8,6 +8,12 @@ export interface FeedHandlers {
    * last applied entry, a restarted Redis): rebuild the revocation list from the store.
    */
   lost?(): void;
+  /**
+   * The live revocations from the store, for a feed whose shared log was lost: the feed
+   * re-seeds the log with them, so services that verify without a store (createVerifier)
+   * can load the whole live window from it again. Only instances with a store give this.
+   */
+  snapshot?(): Promise<readonly RevocationEvent[]>;
 }
 
 /**

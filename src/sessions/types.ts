@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { RevocationFeed } from '../feeds/port.js';
 import type { Store } from '../stores/port.js';
 import type { AccessTokenClaims } from '../tokens/types.js';
+import type { ThrottlePolicy } from './throttle.js';
 
 export interface User {
   id: string;
@@ -45,7 +46,21 @@ export interface Auth {
   /** Synchronous, no I/O; throws AuthError. */
   verify(accessToken: string): AccessTokenClaims;
   logout(sid: string): Promise<void>;
+  /**
+   * Ends the session a refresh token belongs to (RFC 7009: revoking a refresh token
+   * revokes its grant). For a sign-out or a new sign-in that carries only the refresh
+   * cookie. Unknown or malformed tokens are ignored (nothing to end).
+   */
+  revokeRefreshToken(refreshToken: string): Promise<void>;
+  /**
+   * Ends every session of the user. With `options` (a user acting on their own account)
+   * it needs a step-up, else REAUTHENTICATION_REQUIRED; without (an administrator), none.
+   */
   logoutAll(userId: string, options?: StepUp): Promise<void>;
+  /**
+   * Revokes one access token by jti. `exp` is the token's exp claim (NumericDate seconds;
+   * values above 1e11 are taken as ms); without it the entry lives one token lifetime.
+   */
   revokeToken(jti: string, exp?: number): Promise<void>;
   changePassword(
     userId: string,
@@ -56,7 +71,11 @@ export interface Auth {
   setRoles(userId: string, roles: string[]): Promise<User>;
   disableUser(userId: string): Promise<void>;
   enableUser(userId: string): Promise<void>;
-  deleteUser(userId: string): Promise<void>;
+  /**
+   * Deletes the user; every session ends. With `proof` (users deleting their own
+   * account) a step-up is needed, as for logoutAll; without (an administrator), none.
+   */
+  deleteUser(userId: string, proof?: StepUp): Promise<void>;
   revokeEveryone(): Promise<void>;
   listSessions(userId: string, currentSid?: string): Promise<SessionInfo[]>;
   getUser(userId: string): Promise<User | null>;
@@ -66,11 +85,22 @@ export interface Auth {
    */
   endSession(userId: string, sid: string, actor: StepUp): Promise<void>;
   jwks(): { keys: JsonWebKey[] };
+  /**
+   * Adds a new signing key (the old ones keep verifying until their tokens expire) and
+   * stores the keyring when the keys live in the store. Instances sharing the store pick
+   * the new key up by themselves on the first token with an unknown kid (at most one
+   * store read per 5 s; that one token is refused), or on `reloadKeys()`.
+   */
+  rotateKeys(): Promise<void>;
+  /** Re-reads the keys from the store (no-op when a keyring was passed in). */
+  reloadKeys(): Promise<void>;
   /** Resolves once keys and the live revocations are loaded. */
   ready(): Promise<void>;
   close(): Promise<void>;
   /** Subscribes to every applied revocation event (local and from the feed). */
-  onRevocation(listener: (event: import('../revocation/events.js').RevocationEvent) => void): () => void;
+  onRevocation(
+    listener: (event: import('../revocation/events.js').RevocationEvent) => void,
+  ): () => void;
   readonly options: ResolvedAuthOptions;
 }
 
@@ -79,7 +109,9 @@ export interface Auth {
  * `reauthWindow` (the caller's `auth_time`), or the password again.
  */
 export interface StepUp {
+  /** The caller's session: its authTime is read from the store (the surest source). */
   sid?: string;
+  /** The caller's `auth_time` claim (NumericDate seconds), used when no sid is given. */
   authTime?: number;
   password?: string;
 }
@@ -103,6 +135,16 @@ export interface AuthOptions {
   /** Users who sign up with one of these emails get role `admin`. */
   adminEmails?: string[];
   password?: PasswordPolicy;
+  /** Words no password may contain (ASVS 6.1.2), besides "notbefore", the issuer host and the email's local part. */
+  bannedPasswordWords?: string[];
+  /** Failed sign-in throttling (per account and per client key, counted in the store). */
+  throttle?: Partial<ThrottlePolicy>;
+  /**
+   * Breached-password check at signup and password change (ASVS 6.2.12), e.g. a
+   * k-anonymity range API. true → WEAK_PASSWORD. If it throws, the password is accepted
+   * (the check is best effort; the common-password list still applies).
+   */
+  isBreached?: (password: string) => Promise<boolean>;
 }
 
 export interface PasswordPolicy {
@@ -112,8 +154,13 @@ export interface PasswordPolicy {
   memoryCost?: number;
   timeCost?: number;
   parallelism?: number;
+  /**
+   * Allow argon2id parameters below the OWASP/ASVS 11.4.2 floor (m=19456 KiB, t=2, p=1).
+   * For tests only; without it weaker parameters throw at construction.
+   */
+  allowWeakHash?: boolean;
 }
 
 export type ResolvedAuthOptions = Required<
-  Omit<AuthOptions, 'store' | 'feed' | 'keys' | 'clock' | 'password'>
-> & { password: Required<PasswordPolicy> };
+  Omit<AuthOptions, 'store' | 'feed' | 'keys' | 'clock' | 'password' | 'throttle' | 'isBreached'>
+> & { password: Required<PasswordPolicy>; throttle: ThrottlePolicy };

@@ -17,3 +17,29 @@ export interface AccessTokenClaims {
 /** Algorithms notbefore signs with. RS256/PS256 are verify-only, and only when configured. */
 export type SigningAlgorithm = 'EdDSA' | 'HS256' | 'ES256';
 export type VerifyAlgorithm = SigningAlgorithm | 'RS256' | 'PS256';
+
+/**
+ * A JSON Web Key (RFC 7517) as read from or written to a JWKS. A type alias with an
+ * index signature, so both DOM `JsonWebKey` values and parsed JSON fit.
+ */
+export type Jwk = {
+  kty?: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  key_ops?: string[];
+  crv?: string;
+  x?: string;
+  y?: string;
+  d?: string;
+  n?: string;
+  e?: string;
+  k?: string;
+  [member: string]: unknown;
+};
+
+/** A JWK Set: `{ "keys": [...] }`. */
+export type JwkSet = { keys: Jwk[] };
+
+/** What the keyring reads: parsed JSON or DOM `JsonWebKey`s; every member is checked at run time. */
+export type JwkSetInput = { readonly keys: readonly (Jwk | JsonWebKey)[] };

@@ -1,0 +1,26 @@
+/**
+ * A label for the sessions list ("Firefox on Windows"), from the user agent string. The
+ * server stores what the client sends; a rough label beats a raw user agent for people.
+ */
+export function describeDevice(
+  ua = typeof navigator === 'undefined' ? '' : navigator.userAgent,
+): string {
+  const pick = (pairs: [RegExp, string][]) => pairs.find(([re]) => re.test(ua))?.[1];
+  const browser = pick([
+    [/Edg\//, 'Edge'],
+    [/OPR\//, 'Opera'],
+    [/Firefox\//, 'Firefox'],
+    [/Chrome\//, 'Chrome'],
+    [/Safari\//, 'Safari'],
+  ]);
+  const os = pick([
+    [/iPhone|iPad/, 'iOS'],
+    [/Android/, 'Android'],
+    [/Windows/, 'Windows'],
+    [/Mac OS X/, 'macOS'],
+    [/CrOS/, 'ChromeOS'],
+    [/Linux/, 'Linux'],
+  ]);
+  if (!browser) return os ?? 'Unknown device';
+  return os ? `${browser} on ${os}` : browser;
+}

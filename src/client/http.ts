@@ -1,0 +1,82 @@
+/**
+ * The one way the client talks to the server: cookies ride along, unsafe methods carry the
+ * CSRF header (double submit), and error bodies become AuthClientError with the server's code.
+ */
+
+export class AuthClientError extends Error {
+  override readonly name = 'AuthClientError';
+  /** The server's code (`TOKEN_REVOKED`, …), or `NETWORK_ERROR` when no answer came. */
+  readonly code: string;
+  /** HTTP status; 0 when no answer came. */
+  readonly status: number;
+  readonly reason: string | undefined;
+  /** Seconds, from `Retry-After` on 429. */
+  readonly retryAfter: number | undefined;
+
+  constructor(code: string, status: number, message: string, reason?: string, retryAfter?: number) {
+    super(message);
+    this.code = code;
+    this.status = status;
+    this.reason = reason;
+    this.retryAfter = retryAfter;
+  }
+}
+
+const SAFE = /^(GET|HEAD|OPTIONS)$/i;
+
+export function readCookie(name: string): string | null {
+  if (typeof document === 'undefined') return null;
+  for (const part of document.cookie.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1));
+  }
+  return null;
+}
+
+/** Adds what every call needs: the cookies and, on unsafe methods, the CSRF header. */
+export function prepare(init: RequestInit, csrfCookie: string): RequestInit {
+  const headers = new Headers(init.headers);
+  const method = init.method ?? 'GET';
+  if (!SAFE.test(method)) {
+    const csrf = readCookie(csrfCookie);
+    if (csrf !== null && !headers.has('x-csrf-token')) headers.set('x-csrf-token', csrf);
+  }
+  return { ...init, method, headers, credentials: 'include' };
+}
+
+export function jsonInit(method: string, body?: unknown): RequestInit {
+  if (body === undefined) return { method };
+  return { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+/** Reads `{ error: { code, message, reason? } }`; any other body still yields an error. */
+export async function toError(res: Response): Promise<AuthClientError> {
+  let code = `HTTP_${res.status}`;
+  let message = res.statusText || code;
+  let reason: string | undefined;
+  try {
+    const body = (await res.clone().json()) as {
+      error?: { code?: unknown; message?: unknown; reason?: unknown };
+    };
+    const e = body.error;
+    if (e && typeof e.code === 'string') code = e.code;
+    if (e && typeof e.message === 'string') message = e.message;
+    if (e && typeof e.reason === 'string') reason = e.reason;
+  } catch {
+    // Not JSON (a proxy's page, say): keep the status-derived code.
+  }
+  const retry = Number(res.headers.get('retry-after'));
+  return new AuthClientError(code, res.status, message, reason, retry > 0 ? retry : undefined);
+}
+
+export function networkError(cause: unknown): AuthClientError {
+  const message = cause instanceof Error ? cause.message : 'network error';
+  return new AuthClientError('NETWORK_ERROR', 0, message);
+}
+
+export async function readJson<T>(res: Response): Promise<T> {
+  if (!res.ok) throw await toError(res);
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}

@@ -1,0 +1,443 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { type Clock, systemClock } from '../clock.js';
+import type { RevocationEvent } from '../revocation/events.js';
+import type { FeedHandlers, RevocationFeed } from './port.js';
+import {
+  compareIds,
+  decodeEntries,
+  idTime,
+  parseRunId,
+  parseStreamInfo,
+} from './redis-protocol.js';
+
+/** ioredis connection options (RESP2 replies, so no reply mapping). */
+export type ConnectionOptions = Omit<RedisOptions, 'replyMapping'>;
+
+export interface RedisFeedOptions {
+  /** Stream key. Every instance and verifier of one deployment uses the same key. */
+  key?: string;
+  /**
+   * How long an entry stays in the stream (s): the longest access-token lifetime plus the
+   * clock skew, so the stream always holds the whole live window. Default 960 (15 min + 60 s).
+   */
+  retention?: number;
+  /**
+   * The live revocations from the store, used to re-seed a lost stream. Subscribers may give
+   * it instead (`FeedHandlers.snapshot`). A feed with neither never creates the stream: it
+   * waits, not confirmed, until an instance with a store has seeded it.
+   */
+  seed?: () => Promise<readonly RevocationEvent[]>;
+  /**
+   * How long a blocking read waits (ms). A read that times out with nothing new confirms the
+   * instance current, so in steady state `confirmedAt()` trails the clock by about this much (default 500).
+   */
+  blockMs?: number;
+  /** Events read per round trip while catching up. */
+  batchSize?: number;
+  /** Longest wait (ms) in `publish` before it resolves and leaves the event to the retry queue. */
+  publishTimeoutMs?: number;
+  /** Events kept for retry while Redis is unreachable; the oldest is dropped beyond it. */
+  maxQueue?: number;
+  clock?: Clock;
+  /** Connection and publish failures (never thrown: the store holds every event). */
+  onError?: (error: unknown) => void;
+  /** Extra ioredis options for the connections this feed opens from a URL. */
+  redisOptions?: ConnectionOptions;
+}
+
+export interface RedisFeedStats {
+  /** Publish → read delay of the last event read live (ms); null before any. */
+  lastLagMs: number | null;
+  /** Events waiting to be published. */
+  queued: number;
+  /** Times the stream was found lost and subscribers were told to rebuild. */
+  lost: number;
+  /** Times this feed seeded the stream from a snapshot. */
+  seeded: number;
+  connected: boolean;
+}
+
+export interface RedisRevocationFeed extends RevocationFeed {
+  stats(): RedisFeedStats;
+}
+
+interface Pending {
+  json: string;
+  settle: () => void;
+}
+
+/** Creates the stream from a snapshot only when it is missing, in one atomic step. */
+const SEED_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 1, #ARGV do redis.call('XADD', KEYS[1], '*', 'e', ARGV[i]) end
+redis.call('XADD', KEYS[1], '*', 'seed', tostring(#ARGV))
+return 1`;
+
+/**
+ * Appends to the stream only while it exists: a missing stream was lost (or never seeded),
+ * and recreating it with one event would make it look complete to a verifier.
+ */
+const PUBLISH_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+return redis.call('XADD', KEYS[1], 'MINID', ARGV[1], '*', 'e', ARGV[2])`;
+
+const START_ID = '0-0';
+
+/**
+ * Revocation events over a Redis Stream. Publishing appends (XADD, trimmed by age);
+ * every instance tails the stream with a blocking XREAD from the last id it read on a
+ * connection of its own, so a reconnect resumes exactly where it stopped.
+ *
+ * `confirmedAt()` is the send time of the last read that came back with less than a full
+ * batch (or timed out with the stream present): every publish that had completed by then
+ * was read. A lost stream (deleted, trimmed past the last id read, Redis restarted) makes
+ * subscribers rebuild from the store, and an instance with a store re-seeds it.
+ */
+export function redisFeed(
+  urlOrClient: string | Redis,
+  options: RedisFeedOptions = {},
+): RedisRevocationFeed {
+  const key = options.key ?? 'notbefore:revocations';
+  const retentionMs = (options.retention ?? 960) * 1000;
+  const blockMs = options.blockMs ?? 500;
+  const batchSize = options.batchSize ?? 1000;
+  const publishTimeoutMs = options.publishTimeoutMs ?? 250;
+  const maxQueue = options.maxQueue ?? 10_000;
+  const clock = options.clock ?? systemClock;
+  const onError = options.onError ?? (() => {});
+
+  // RESP2 replies have one shape whatever ioredis's default protocol; the cast is only
+  // there because ioredis types `protocol: 2` and `replyMapping` as exclusive overloads.
+  const connectionOptions = {
+    protocol: 2,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(50 * times, 500),
+    ...options.redisOptions,
+  } as ConnectionOptions;
+  const ownsCommand = typeof urlOrClient === 'string';
+  const command =
+    typeof urlOrClient === 'string'
+      ? new Redis(urlOrClient, { ...connectionOptions, commandTimeout: 2000 })
+      : urlOrClient;
+  // The tail blocks its connection, so it never shares one with anything else.
+  const tail =
+    typeof urlOrClient === 'string'
+      ? new Redis(urlOrClient, { ...connectionOptions, commandTimeout: blockMs + 2000 })
+      : urlOrClient.duplicate({ ...connectionOptions, commandTimeout: blockMs + 2000 });
+  const reportError = (error: unknown) => {
+    try {
+      onError(error);
+    } catch {
+      // A failing error reporter must not stop the feed.
+    }
+  };
+  if (ownsCommand) command.on('error', reportError);
+  tail.on('error', reportError);
+
+  const subscribers = new Set<FeedHandlers>();
+  const queue: Pending[] = [];
+  let closed = false;
+  let started = false;
+  let loop: Promise<void> | undefined;
+  let confirmed = 0;
+  let lastId = START_ID;
+  let runId: string | undefined;
+  let sawStream = false;
+  let streamMissing = false;
+  let needsCheck = true;
+  let flushing = false;
+  let seeding: Promise<void> | undefined;
+  const wakers = new Set<() => void>();
+  const startWaiters: Array<() => void> = [];
+  const stats: RedisFeedStats = {
+    lastLagMs: null,
+    queued: 0,
+    lost: 0,
+    seeded: 0,
+    connected: false,
+  };
+
+  tail.on('ready', () => {
+    // Whatever happened while we were away (a restart, a deletion) is checked before reading on.
+    needsCheck = true;
+    stats.connected = true;
+    wakeAll();
+  });
+  tail.on('close', () => {
+    stats.connected = false;
+  });
+
+  /** Waits `ms`, or less when the connection comes back or the feed closes. */
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakers.delete(done);
+        resolve();
+      }
+      wakers.add(done);
+    });
+  const wakeAll = () => {
+    for (const done of [...wakers]) done();
+  };
+  const scriptShas = new Map<string, string>();
+  /** EVALSHA, loading the script on first use and again after a restart (NOSCRIPT). */
+  async function runScript(script: string, args: (string | number)[]): Promise<unknown> {
+    let sha = scriptShas.get(script);
+    if (sha !== undefined) {
+      try {
+        return await command.call('EVALSHA', sha, 1, key, ...args);
+      } catch (error) {
+        if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+      }
+    }
+    sha = String(await command.call('SCRIPT', 'LOAD', script));
+    scriptShas.set(script, sha);
+    return command.call('EVALSHA', sha, 1, key, ...args);
+  }
+
+  function seedSource(): (() => Promise<readonly RevocationEvent[]>) | undefined {
+    if (options.seed) return options.seed;
+    for (const handlers of subscribers) {
+      const snapshot = handlers.snapshot;
+      if (snapshot) return () => snapshot.call(handlers);
+    }
+    return undefined;
+  }
+
+  /** Creates the stream from the store's live revocations if it is (still) missing. */
+  function trySeed(): Promise<void> {
+    const source = seedSource();
+    if (!source) return Promise.resolve();
+    seeding ??= (async () => {
+      try {
+        const events = await source();
+        const created = await runScript(
+          SEED_SCRIPT,
+          events.map((event) => JSON.stringify(event)),
+        );
+        if (created === 1) stats.seeded += 1;
+      } finally {
+        seeding = undefined;
+      }
+    })();
+    return seeding;
+  }
+
+  function deliver(event: RevocationEvent) {
+    for (const handlers of [...subscribers]) {
+      try {
+        handlers.event(event);
+      } catch (error) {
+        reportError(error);
+      }
+    }
+  }
+
+  function signalLost() {
+    stats.lost += 1;
+    // Everything still in the stream is read again: applying an event twice is harmless,
+    // and a re-seeded stream may carry ids below the one we stopped at.
+    lastId = START_ID;
+    for (const handlers of [...subscribers]) {
+      try {
+        handlers.lost?.();
+      } catch (error) {
+        reportError(error);
+      }
+    }
+  }
+
+  function confirm(at: number) {
+    if (at > confirmed) confirmed = at;
+    for (const resolve of startWaiters.splice(0)) resolve();
+  }
+
+  /** After (re)connecting: did the stream lose anything we had not read yet? */
+  async function checkContinuity() {
+    const currentRunId = parseRunId(await tail.call('INFO', 'server'));
+    let lost = runId !== undefined && currentRunId !== undefined && currentRunId !== runId;
+    if (currentRunId !== undefined) runId = currentRunId;
+    let info: ReturnType<typeof parseStreamInfo> | null = null;
+    try {
+      info = parseStreamInfo(await tail.call('XINFO', 'STREAM', key));
+    } catch (error) {
+      if (!(error instanceof Error && /no such key/i.test(error.message))) throw error;
+    }
+    if (info === null) {
+      if (sawStream) lost = true;
+      streamMissing = true;
+    } else {
+      streamMissing = false;
+      sawStream = true;
+      if (lastId !== START_ID) {
+        const generated = compareIds(info.lastGeneratedId, lastId);
+        // Ids below ours: the stream was recreated. Ids above ours with our own entry gone
+        // from the head: something after it may have been trimmed before we read it.
+        if (generated < 0) lost = true;
+        else if (
+          generated > 0 &&
+          (info.firstEntryId === null || compareIds(info.firstEntryId, lastId) > 0)
+        ) {
+          lost = true;
+        }
+      }
+    }
+    if (lost) signalLost();
+  }
+
+  async function readOnce() {
+    if (needsCheck) {
+      await checkContinuity();
+      needsCheck = false;
+    }
+    if (streamMissing) await trySeed();
+    const sentAt = clock.now();
+    const reply = await tail.call(
+      'XREAD',
+      'COUNT',
+      batchSize,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      key,
+      lastId,
+    );
+    const entries = decodeEntries(reply);
+    const live = confirmed > 0;
+    for (const entry of entries) {
+      lastId = entry.id;
+      if (entry.event === null) continue;
+      if (live) stats.lastLagMs = Math.max(0, clock.now() - idTime(entry.id));
+      deliver(entry.event);
+    }
+    if (entries.length > 0) {
+      sawStream = true;
+      streamMissing = false;
+      if (entries.length < batchSize) confirm(sentAt);
+      return;
+    }
+    // A read that timed out says nothing new was added, but also nothing if the stream is gone.
+    const exists = await tail.call('EXISTS', key);
+    if (exists === 1) {
+      sawStream = true;
+      streamMissing = false;
+      confirm(sentAt);
+    } else {
+      if (sawStream && !streamMissing) signalLost();
+      streamMissing = true;
+    }
+  }
+
+  async function run() {
+    let backoff = 50;
+    while (!closed) {
+      if (tail.status !== 'ready') {
+        await sleep(200);
+        continue;
+      }
+      try {
+        await readOnce();
+        backoff = 50;
+      } catch (error) {
+        if (closed) break;
+        reportError(error);
+        needsCheck = true;
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 1000);
+      }
+    }
+  }
+
+  async function flush() {
+    if (flushing) return;
+    flushing = true;
+    let backoff = 50;
+    try {
+      while (queue.length > 0 && !closed) {
+        const head = queue[0];
+        if (!head) break;
+        try {
+          const minId = `${Math.max(0, clock.now() - retentionMs)}-0`;
+          const id = await runScript(PUBLISH_SCRIPT, [minId, head.json]);
+          if (id === null) {
+            // The stream is missing: seed it (the store already holds this event, so the
+            // snapshot may carry it too), then append again.
+            await trySeed();
+            if (!seedSource()) await sleep(backoff);
+            backoff = Math.min(backoff * 2, 1000);
+            continue;
+          }
+          queue.shift();
+          stats.queued = queue.length;
+          head.settle();
+          backoff = 50;
+        } catch (error) {
+          reportError(error);
+          await sleep(backoff);
+          backoff = Math.min(backoff * 2, 1000);
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  return {
+    publish(event) {
+      if (closed) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, publishTimeoutMs);
+        const pending: Pending = {
+          json: JSON.stringify(event),
+          settle: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        };
+        queue.push(pending);
+        if (queue.length > maxQueue) {
+          queue.shift()?.settle();
+          reportError(new Error('revocation feed: publish queue full, oldest event dropped'));
+        }
+        stats.queued = queue.length;
+        void flush();
+      });
+    },
+    subscribe(handlers) {
+      subscribers.add(handlers);
+      return () => {
+        subscribers.delete(handlers);
+      };
+    },
+    start() {
+      if (closed) return Promise.resolve();
+      const caughtUp = new Promise<void>((resolve) => {
+        if (confirmed > 0) resolve();
+        else startWaiters.push(resolve);
+      });
+      if (!started) {
+        started = true;
+        loop = run();
+      }
+      return caughtUp;
+    },
+    confirmedAt: () => confirmed,
+    stats: () => ({ ...stats }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      subscribers.clear();
+      for (const pending of queue.splice(0)) pending.settle();
+      for (const resolve of startWaiters.splice(0)) resolve();
+      wakeAll();
+      tail.disconnect();
+      if (ownsCommand) command.disconnect();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import express, {
+  type ErrorRequestHandler,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
+import type { Auth } from '../sessions/types.js';
+import type { AccessTokenClaims } from '../tokens/types.js';
+import { createContext, type HttpOptions } from './core.js';
+import {
+  authenticateRequest,
+  frameworkError,
+  isResponse,
+  metricsResponse,
+  pageResponse,
+  payload,
+} from './kit.js';
+import { nodeEventStream } from './node-sse.js';
+import { flattenHeaders, type HttpRequest } from './request.js';
+import type { HttpResponse } from './response.js';
+import { ROUTES, runRoute } from './routes.js';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** The verified access token claims, set by `authenticate`. */
+      auth?: AccessTokenClaims | null;
+    }
+  }
+}
+
+export type NotbeforeExpressOptions = Omit<HttpOptions, 'auth'>;
+
+export interface NotbeforeRouter extends Router {
+  /** Middleware for the app's own routes: 401/403 unless a valid access token. */
+  authenticate: RequestHandler;
+  /** Ends open event streams and stops listening for revocations. */
+  close(): void;
+}
+
+function toRequest(req: Request): HttpRequest {
+  return {
+    method: req.method,
+    path: req.originalUrl.split('?', 1)[0] ?? '/',
+    params: req.params as Record<string, string>,
+    headers: flattenHeaders(req.headers),
+    body: typeof req.body === 'string' ? req.body : undefined,
+    remoteAddress: req.socket.remoteAddress ?? '',
+  };
+}
+
+function send(res: Response, answer: HttpResponse): void {
+  res.status(answer.status).set(answer.headers);
+  for (const cookie of answer.cookies) res.append('set-cookie', cookie);
+  const { bytes, type } = payload(answer);
+  if (type !== undefined) res.set('content-type', type);
+  res.end(bytes);
+}
+
+/** The notbefore routes as an Express router, with `router.authenticate` for your routes. */
+export function notbeforeRouter(
+  auth: Auth,
+  options: NotbeforeExpressOptions = {},
+): NotbeforeRouter {
+  const ctx = createContext({ ...options, auth });
+  const router = express.Router() as NotbeforeRouter;
+  // Per route, so the host app's own body parsers never find a body already consumed.
+  const text = express.text({ type: () => true, limit: ctx.bodyLimit });
+
+  for (const route of ROUTES) {
+    const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
+    router[method](route.path, text, async (req, res) => {
+      if (route.stream !== true) return send(res, await runRoute(ctx, route, toRequest(req)));
+      const opened = authenticateRequest(ctx, toRequest(req));
+      if (isResponse(opened)) return send(res, opened);
+      await nodeEventStream(ctx, opened.claims, req, res);
+    });
+  }
+  if (ctx.options.metrics !== undefined) {
+    router.get('/metrics', async (_req, res) => send(res, await metricsResponse(ctx)));
+  }
+  if (ctx.options.webRoot !== undefined) {
+    router.get('/', async (_req, res) => send(res, await pageResponse(ctx, '')));
+    router.get('/:file', async (req, res) =>
+      send(res, await pageResponse(ctx, req.params.file ?? '')),
+    );
+  }
+  const onError: ErrorRequestHandler = (error, _req, res, _next) =>
+    send(res, frameworkError(ctx, error));
+  router.use(onError);
+
+  router.authenticate = (req, res, next) => {
+    const result = authenticateRequest(ctx, toRequest(req));
+    if (isResponse(result)) return send(res, result);
+    req.auth = result.claims;
+    next();
+  };
+  router.close = () => ctx.hub.close();
+  return router;
+}

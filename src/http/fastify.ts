@@ -1,0 +1,105 @@
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { AccessTokenClaims } from '../tokens/types.js';
+import { createContext, type HttpContext, type HttpOptions } from './core.js';
+import {
+  authenticateRequest,
+  frameworkError,
+  isResponse,
+  metricsResponse,
+  pageResponse,
+  payload,
+} from './kit.js';
+import { nodeEventStream } from './node-sse.js';
+import { flattenHeaders, type HttpRequest } from './request.js';
+import type { HttpResponse } from './response.js';
+import { ROUTES, runRoute } from './routes.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified access token claims, set by `app.authenticate`; null before. */
+    auth: AccessTokenClaims | null;
+  }
+  interface FastifyInstance {
+    /** preHandler for the app's own routes: 401/403 unless a valid access token. */
+    authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  }
+}
+
+export type NotbeforeFastifyOptions = HttpOptions;
+
+function toRequest(request: FastifyRequest): HttpRequest {
+  return {
+    method: request.method,
+    path: request.url.split('?', 1)[0] ?? '/',
+    params: (request.params ?? {}) as Record<string, string>,
+    headers: flattenHeaders(request.headers),
+    body: typeof request.body === 'string' ? request.body : undefined,
+    remoteAddress: request.socket.remoteAddress ?? '',
+  };
+}
+
+function send(reply: FastifyReply, res: HttpResponse): FastifyReply {
+  reply.code(res.status).headers(res.headers);
+  if (res.cookies.length > 0) reply.header('set-cookie', res.cookies);
+  const { bytes, type } = payload(res);
+  if (type !== undefined) reply.type(type);
+  return reply.send(bytes);
+}
+
+function routes(ctx: HttpContext): FastifyPluginAsync {
+  return async (scope) => {
+    // Bodies reach the shared core as text: one parser, one set of 400s for every adapter.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser(
+      '*',
+      { parseAs: 'string', bodyLimit: ctx.bodyLimit },
+      (_r, body, done) => done(null, body),
+    );
+    scope.setErrorHandler((error, _request, reply) => send(reply, frameworkError(ctx, error)));
+    for (const route of ROUTES) {
+      scope.route({
+        method: route.method,
+        url: route.path,
+        handler: async (request, reply) => {
+          if (route.stream !== true)
+            return send(reply, await runRoute(ctx, route, toRequest(request)));
+          const opened = authenticateRequest(ctx, toRequest(request));
+          if (isResponse(opened)) return send(reply, opened);
+          reply.hijack();
+          await nodeEventStream(ctx, opened.claims, request.raw, reply.raw);
+          return reply;
+        },
+      });
+    }
+    if (ctx.options.metrics !== undefined) {
+      scope.get('/metrics', async (_request, reply) => send(reply, await metricsResponse(ctx)));
+    }
+    if (ctx.options.webRoot !== undefined) {
+      scope.get('/', async (_request, reply) => send(reply, await pageResponse(ctx, '')));
+      scope.get<{ Params: { file: string } }>('/:file', async (request, reply) =>
+        send(reply, await pageResponse(ctx, request.params.file)),
+      );
+    }
+  };
+}
+
+/** The notbefore routes, `request.auth` and `app.authenticate` for a Fastify app. */
+async function plugin(app: FastifyInstance, options: NotbeforeFastifyOptions): Promise<void> {
+  const ctx = createContext(options);
+  app.decorateRequest('auth', null);
+  app.decorate('authenticate', async (request: FastifyRequest, reply: FastifyReply) => {
+    const result = authenticateRequest(ctx, toRequest(request));
+    if (isResponse(result)) {
+      await send(reply, result);
+      return;
+    }
+    request.auth = result.claims;
+  });
+  // Before the server waits for open connections, end the event streams.
+  app.addHook('preClose', async () => ctx.hub.close());
+  await app.register(routes(ctx));
+}
+
+export const notbefore = fp(plugin, { name: 'notbefore', fastify: '5.x' });
+export default notbefore;

@@ -1,0 +1,63 @@
+import { AuthError } from '../errors.js';
+import type { AccessTokenClaims } from '../tokens/types.js';
+import { type Authenticated, authenticate, guard, type HttpContext } from './core.js';
+import { type HttpRequest, view } from './request.js';
+import { errorResponse, type HttpResponse, json } from './response.js';
+import { staticFile } from './static.js';
+
+/**
+ * What the adapters share besides the route table: the auth check for the app's own
+ * routes, opening an event stream, /metrics and the demo page. Each returns either its
+ * result or the error answer to send, so adapters need no try/catch of their own.
+ */
+export function authenticateRequest(
+  ctx: HttpContext,
+  req: HttpRequest,
+): { claims: AccessTokenClaims; via: Authenticated['via'] } | HttpResponse {
+  try {
+    return authenticate(ctx, view(req));
+  } catch (error) {
+    if (!(error instanceof AuthError)) ctx.options.onError?.(error);
+    return errorResponse(error);
+  }
+}
+
+export const isResponse = (value: object): value is HttpResponse => 'status' in value;
+
+export async function metricsResponse(ctx: HttpContext): Promise<HttpResponse> {
+  const hook = ctx.options.metrics;
+  return guard(ctx, async () => {
+    if (hook === undefined) throw new AuthError('NOT_FOUND', 'No such route.');
+    const res = json(200, undefined, { 'content-type': hook.contentType });
+    res.body = Buffer.from(await hook.render());
+    return res;
+  });
+}
+
+export async function pageResponse(ctx: HttpContext, name: string): Promise<HttpResponse> {
+  const root = ctx.options.webRoot;
+  const found = root === undefined ? null : await staticFile(root, name);
+  return found ?? errorResponse(new AuthError('NOT_FOUND', 'No such route.'));
+}
+
+/** The answer's body as bytes plus its content type (JSON unless already bytes). */
+export function payload(res: HttpResponse): {
+  bytes: Buffer | undefined;
+  type: string | undefined;
+} {
+  if (res.body === undefined) return { bytes: undefined, type: undefined };
+  if (Buffer.isBuffer(res.body)) return { bytes: res.body, type: res.headers['content-type'] };
+  return { bytes: Buffer.from(JSON.stringify(res.body)), type: 'application/json; charset=utf-8' };
+}
+
+/** Framework errors (body too large, bad encoding) are the client's fault: 400, not 500. */
+export function frameworkError(ctx: HttpContext, error: unknown): HttpResponse {
+  const status =
+    (error as { statusCode?: unknown; status?: unknown } | null)?.statusCode ??
+    (error as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return errorResponse(new AuthError('VALIDATION_FAILED', 'The request could not be read.'));
+  }
+  ctx.options.onError?.(error);
+  return errorResponse(error);
+}

@@ -1,0 +1,174 @@
+/**
+ * JSON schemas of the request bodies and answers. The route table validates with them
+ * and the OpenAPI document is generated from them, so the two cannot drift apart.
+ */
+export type JsonSchema = Readonly<Record<string, unknown>>;
+
+const email = { type: 'string', format: 'email', minLength: 3, maxLength: 254 } as const;
+/** Long enough for any passphrase, short enough that hashing cannot be abused. */
+const password = { type: 'string', minLength: 1, maxLength: 1024 } as const;
+const id = { type: 'string', minLength: 1, maxLength: 128 } as const;
+
+export const credentialsBody: JsonSchema = {
+  type: 'object',
+  required: ['email', 'password'],
+  additionalProperties: false,
+  properties: { email, password, device: { type: 'string', maxLength: 200 } },
+};
+
+export const refreshBody: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { refreshToken: { type: 'string', minLength: 1, maxLength: 512 } },
+};
+
+export const optionalPasswordBody: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { password },
+};
+
+export const passwordBody: JsonSchema = {
+  type: 'object',
+  required: ['password'],
+  additionalProperties: false,
+  properties: { password },
+};
+
+export const changePasswordBody: JsonSchema = {
+  type: 'object',
+  required: ['currentPassword', 'newPassword'],
+  additionalProperties: false,
+  properties: { currentPassword: password, newPassword: password },
+};
+
+export const rolesBody: JsonSchema = {
+  type: 'object',
+  required: ['roles'],
+  additionalProperties: false,
+  properties: {
+    roles: {
+      type: 'array',
+      maxItems: 32,
+      uniqueItems: true,
+      items: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' },
+    },
+  },
+};
+
+export const emptyBody: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {},
+};
+
+export const sidParam: JsonSchema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' };
+export const userIdParam: JsonSchema = id;
+
+// --- answers ---
+
+export const userSchema: JsonSchema = {
+  type: 'object',
+  required: ['id', 'email', 'roles', 'disabled', 'createdAt'],
+  properties: {
+    id,
+    email: { type: 'string' },
+    roles: { type: 'array', items: { type: 'string' } },
+    disabled: { type: 'boolean' },
+    createdAt: { type: 'integer', description: 'ms since the epoch' },
+  },
+};
+
+export const signedInBrowser: JsonSchema = {
+  type: 'object',
+  required: ['user', 'expiresAt', 'session'],
+  properties: {
+    user: userSchema,
+    expiresAt: { type: 'integer', description: 'access token expiry, ms since the epoch' },
+    session: { type: 'object', required: ['sid'], properties: { sid: { type: 'string' } } },
+  },
+};
+
+export const signedInBearer: JsonSchema = {
+  type: 'object',
+  required: ['accessToken', 'refreshToken', 'expiresAt', 'session'],
+  properties: {
+    accessToken: { type: 'string' },
+    refreshToken: { type: 'string' },
+    expiresAt: { type: 'integer' },
+    session: { type: 'object', required: ['sid'], properties: { sid: { type: 'string' } } },
+    user: userSchema,
+  },
+};
+
+export const claimsSchema: JsonSchema = {
+  type: 'object',
+  required: ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp', 'auth_time', 'roles'],
+  properties: {
+    iss: { type: 'string' },
+    aud: { type: 'string' },
+    sub: { type: 'string' },
+    sid: { type: 'string' },
+    jti: { type: 'string' },
+    iat: { type: 'number' },
+    exp: { type: 'number' },
+    nbf: { type: 'number' },
+    auth_time: { type: 'number' },
+    roles: { type: 'array', items: { type: 'string' } },
+  },
+};
+
+export const meSchema: JsonSchema = {
+  type: 'object',
+  required: ['user', 'claims'],
+  properties: { user: userSchema, claims: claimsSchema },
+};
+
+export const sessionsSchema: JsonSchema = {
+  type: 'object',
+  required: ['sessions'],
+  properties: {
+    sessions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['sid', 'device', 'createdAt', 'lastSeenAt'],
+        properties: {
+          sid: { type: 'string' },
+          device: { type: ['string', 'null'] },
+          createdAt: { type: 'integer' },
+          lastSeenAt: { type: 'integer' },
+          current: { type: 'boolean' },
+        },
+      },
+    },
+  },
+};
+
+export const errorSchema: JsonSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        reason: { type: 'string', enum: ['global', 'user', 'claims', 'session', 'token'] },
+      },
+    },
+  },
+};
+
+export const jwksSchema: JsonSchema = {
+  type: 'object',
+  required: ['keys'],
+  properties: { keys: { type: 'array', items: { type: 'object' } } },
+};
+
+export const healthSchema: JsonSchema = {
+  type: 'object',
+  required: ['status'],
+  properties: { status: { type: 'string', enum: ['ok', 'unavailable'] } },
+};

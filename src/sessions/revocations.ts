@@ -1,0 +1,117 @@
+import type { RevocationFeed } from '../feeds/port.js';
+import type { RevocationEvent } from '../revocation/events.js';
+import type { RevocationList } from '../revocation/list.js';
+import type { LoggedRevocation, Store } from '../stores/port.js';
+
+export type RevocationListener = (event: RevocationEvent) => void;
+
+/**
+ * After the store has recorded a revocation: apply it to this instance's list, tell the
+ * local listeners, then publish it to the feed. A failed publish is retried in the
+ * background and never loses the revocation (it is in the store; other instances reload
+ * from there on a lost feed). Events from the feed are applied and reported only when
+ * they change the list, so this instance's own events are not reported twice.
+ */
+export interface RevocationPipeline {
+  /** Local path: the store already holds these. */
+  commit(revocations: readonly LoggedRevocation[]): Promise<void>;
+  /** Subscribes to the feed: apply remote events, reload from the store when told `lost`. */
+  attach(): void;
+  /** Applies every live entry of the store (start-up, and after a lost feed). */
+  reload(): Promise<void>;
+  onRevocation(listener: RevocationListener): () => void;
+  close(): void;
+}
+
+export interface PipelineOptions {
+  store: Store;
+  feed: RevocationFeed;
+  list: RevocationList;
+  now: () => number;
+  /** How far back an entry can still reject a token (ms). */
+  windowMs: number;
+  onError: (error: unknown) => void;
+}
+
+const RETRY_MS = 1000;
+
+export function revocationPipeline(options: PipelineOptions): RevocationPipeline {
+  const { store, feed, list } = options;
+  const listeners = new Set<RevocationListener>();
+  const unpublished: RevocationEvent[] = [];
+  let retryTimer: NodeJS.Timeout | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let closed = false;
+
+  const notify = (event: RevocationEvent) => {
+    for (const listener of [...listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        options.onError(error);
+      }
+    }
+  };
+
+  const flush = async (): Promise<void> => {
+    while (unpublished.length > 0 && !closed) {
+      const event = unpublished[0]!;
+      try {
+        await feed.publish(event);
+        unpublished.shift();
+      } catch (error) {
+        options.onError(error);
+        retryTimer ??= setTimeout(() => {
+          retryTimer = undefined;
+          void flush();
+        }, RETRY_MS);
+        retryTimer.unref();
+        return;
+      }
+    }
+  };
+
+  const reload = async () => {
+    const live = await store.liveRevocations(options.now(), options.windowMs);
+    for (const { event } of live) if (list.apply(event)) notify(event);
+  };
+
+  return {
+    async commit(revocations) {
+      for (const { event } of revocations) {
+        list.apply(event);
+        notify(event);
+        unpublished.push(event);
+      }
+      await flush();
+    },
+    attach() {
+      unsubscribe?.();
+      unsubscribe = feed.subscribe({
+        event(event) {
+          if (list.apply(event)) notify(event);
+        },
+        lost() {
+          reload().catch(options.onError);
+        },
+        async snapshot() {
+          const live = await store.liveRevocations(options.now(), options.windowMs);
+          return live.map((entry) => entry.event);
+        },
+      });
+    },
+    reload,
+    onRevocation(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    close() {
+      closed = true;
+      unsubscribe?.();
+      if (retryTimer !== undefined) clearTimeout(retryTimer);
+      listeners.clear();
+    },
+  };
+}

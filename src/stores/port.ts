@@ -1,0 +1,225 @@
+import type { RevocationEvent, UserRevocationCause } from '../revocation/events.js';
+
+/**
+ * The store port: the source of truth for users, sessions, refresh tokens, the
+ * revocation log, login-failure counters and keys. Every method is async and every
+ * method that changes state is one transaction: nothing is half-written when it fails.
+ * All times are milliseconds since the epoch; refresh tokens arrive here only as
+ * SHA-256 hashes (hex), never in the clear.
+ */
+export interface Store {
+  /** Creates or upgrades the schema. Idempotent; safe when several instances start at once. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+
+  // --- users ---
+  /** Null when the email is taken. */
+  createUser(input: NewUser): Promise<StoredUser | null>;
+  getUser(id: string): Promise<StoredUser | null>;
+  findUserByEmail(email: string): Promise<StoredUser | null>;
+  /**
+   * Replaces the password hash only if it still equals `expected` (a rehash after the
+   * cost parameters rose). Moves no watermark: the password itself is unchanged.
+   */
+  rehashPassword(userId: string, expected: string, next: string): Promise<boolean>;
+  /** Clears `disabled`. No revocation: enabling grants nothing that a sign-in does not. */
+  enableUser(userId: string): Promise<StoredUser | null>;
+
+  // --- sessions and refresh tokens ---
+  /**
+   * Opens a session with its first refresh token, in one transaction with the user row
+   * locked: refused when the user is gone, disabled, or its password hash is no longer
+   * `expectPasswordHash` (a password change won the race). Sessions of the user beyond
+   * `maxSessions` are ended oldest first, each with a log entry.
+   */
+  createSession(input: NewSession): Promise<CreateSessionResult>;
+  /**
+   * Redeems a refresh token (see RotateInput). Atomic: of two concurrent redemptions of
+   * one token, exactly one rotates; the other sees the rotation (grace or reuse).
+   */
+  rotateRefresh(input: RotateInput): Promise<RotateResult>;
+  getSession(sid: string): Promise<StoredSession | null>;
+  /** The session a refresh token (current or rotated) belongs to, or null. */
+  findSessionByRefresh(refreshHash: string): Promise<StoredSession | null>;
+  /** Sessions neither revoked nor past their idle or absolute end, oldest first. */
+  listSessions(userId: string, nowMs: number): Promise<StoredSession[]>;
+
+  // --- revocations: state change and log entry in one transaction ---
+  /** Ends one live session. Null when there was no live session (or not of `userId`). */
+  revokeSession(input: RevokeSessionInput): Promise<LoggedRevocation | null>;
+  /** Moves the user's watermark, applying `change` in the same transaction. */
+  revokeUser(input: RevokeUserInput): Promise<RevokeUserResult>;
+  revokeToken(input: { jti: string; exp: number; nowMs: number }): Promise<LoggedRevocation>;
+  /** The global watermark: every session ends, every token issued before it dies. */
+  revokeAll(input: { nowMs: number }): Promise<LoggedRevocation>;
+
+  // --- the revocation log ---
+  /** Entries with seq > `seq`, ascending, at most `limit`. Seq order is commit order. */
+  revocationsSince(seq: number, limit?: number): Promise<LoggedRevocation[]>;
+  /** The highest seq ever assigned (0 when none). */
+  latestRevocationSeq(): Promise<number>;
+  /**
+   * Every entry that can still reject a token: `at` (or a token entry's `exp`) no older
+   * than `nowMs - windowMs`. Ascending seq.
+   */
+  liveRevocations(nowMs: number, windowMs: number): Promise<LoggedRevocation[]>;
+
+  // --- login throttling ---
+  /** Counts one failure for `key` in a fixed window starting at its first failure. */
+  recordFailure(key: string, nowMs: number, windowMs: number): Promise<FailureCount>;
+  /** The live count for `key` (count 0 when none or the window has passed). */
+  getFailures(key: string, nowMs: number, windowMs: number): Promise<FailureCount>;
+  clearFailures(key: string): Promise<void>;
+
+  // --- keys and secrets ---
+  /** The stored value of `name`, or `value` stored now: the first writer wins. */
+  getOrCreateSecret(name: string, value: string): Promise<string>;
+  /** Compare-and-set; false when the stored value is no longer `expected`. */
+  replaceSecret(name: string, expected: string, next: string): Promise<boolean>;
+
+  // --- housekeeping ---
+  /**
+   * Deletes log entries, ended sessions (and their refresh tokens) and failure counters
+   * that can no longer matter: older than `windowMs` before `nowMs`.
+   */
+  purge(nowMs: number, windowMs: number): Promise<void>;
+}
+
+export interface StoredUser {
+  id: string;
+  /** Normalised (trimmed, NFC, lower-case). */
+  email: string;
+  passwordHash: string;
+  roles: string[];
+  disabled: boolean;
+  createdAt: number;
+  /** The `tokens_valid_after` watermark: tokens of this user issued before it are dead. */
+  tokensValidAfter: number;
+}
+
+export interface NewUser {
+  id: string;
+  email: string;
+  passwordHash: string;
+  roles: string[];
+  createdAt: number;
+}
+
+export interface StoredSession {
+  sid: string;
+  userId: string;
+  device: string | null;
+  clientKey: string | null;
+  createdAt: number;
+  lastSeenAt: number;
+  /** When the user last entered the password for this session. */
+  authTime: number;
+  /** The highest iat minted for this session: revocations cut off above it. */
+  lastIssuedAt: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+  revokedAt: number | null;
+  revokeCause: string | null;
+}
+
+export interface NewSession {
+  sid: string;
+  userId: string;
+  device: string | null;
+  clientKey: string | null;
+  nowMs: number;
+  idleTtlMs: number;
+  absoluteTtlMs: number;
+  refreshHash: string;
+  maxSessions: number;
+  expectPasswordHash: string;
+}
+
+export type CreateSessionResult =
+  | {
+      ok: true;
+      session: StoredSession;
+      user: StoredUser;
+      /** The iat to mint with: at or after every cutoff the store holds for the user. */
+      issuedAt: number;
+      /** Log entries of sessions ended to stay within maxSessions. */
+      evicted: LoggedRevocation[];
+    }
+  | { ok: false; reason: 'no-user' | 'disabled' | 'credentials-changed' };
+
+export interface RotateInput {
+  presentedHash: string;
+  /** Hash of the successor, derived deterministically from the presented token. */
+  successorHash: string;
+  nowMs: number;
+  graceMs: number;
+  idleTtlMs: number;
+}
+
+/**
+ * - rotated: the presented token was current; it is now rotated and the successor current.
+ * - grace: the presented token was rotated less than `graceMs` ago; the same successor
+ *   stands (nothing written but the session's lastIssuedAt).
+ * - reused: rotated longer ago: the session is now revoked (`revocation`, cause 'reuse').
+ * - expired: idle or absolute end passed: the session is now revoked (cause 'expired').
+ * - invalid: unknown token, or its session already ended or its user gone or disabled.
+ */
+export type RotateResult =
+  | { kind: 'rotated' | 'grace'; session: StoredSession; user: StoredUser; issuedAt: number }
+  | { kind: 'reused' | 'expired'; revocation: LoggedRevocation }
+  | { kind: 'invalid' };
+
+export interface RevokeSessionInput {
+  sid: string;
+  nowMs: number;
+  cause: 'logout' | 'revoked';
+  /** When given, the session must belong to this user. */
+  userId?: string;
+}
+
+export interface RevokeUserInput {
+  userId: string;
+  nowMs: number;
+  scope: 'tokens' | 'sessions';
+  cause: UserRevocationCause;
+  /** Applied in the same transaction as the watermark move. */
+  change?: {
+    passwordHash?: string;
+    roles?: string[];
+    disabled?: boolean;
+    /** Deletes the user row, its sessions and refresh tokens. */
+    deleted?: boolean;
+  };
+  /** Refuse (reason 'conflict') unless the stored password hash is still this. */
+  expectPasswordHash?: string;
+  /**
+   * With scope 'sessions': keep this live session of the user, with a new refresh token
+   * (its old ones die) and a new authTime. Refused ('no-session') when it is not live.
+   */
+  keep?: { sid: string; refreshHash: string; authTime: number };
+}
+
+export type RevokeUserResult =
+  | {
+      ok: true;
+      revocation: LoggedRevocation;
+      /** The user after the change; null once deleted. */
+      user: StoredUser | null;
+      endedSids: string[];
+      /** With `keep`: the kept session and the iat to mint its fresh tokens with. */
+      kept?: { session: StoredSession; issuedAt: number };
+    }
+  | { ok: false; reason: 'no-user' | 'conflict' | 'no-session' };
+
+export interface LoggedRevocation {
+  seq: number;
+  event: RevocationEvent;
+}
+
+export interface FailureCount {
+  count: number;
+  /** When the window opened (first failure), ms; 0 when count is 0. */
+  windowStart: number;
+  /** The latest failure, ms; 0 when count is 0. */
+  lastAt: number;
+}

@@ -1,0 +1,195 @@
+/**
+ * Real Chromium against the real server: `notbefore serve` runs as a child process on a
+ * fresh SQLite file, the page is the demo in web/, the client bundle is built from src/client
+ * first. Nothing here stands in for the server.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const RESULTS = join(ROOT, 'test-results/browser');
+export const ADMIN_EMAIL = 'admin@example.com';
+export const PASSWORD = 'correct horse battery staple';
+
+const CHROMIUM = process.env.NOTBEFORE_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Bundles src/client into web/notbefore-client.js, so the page runs the code under test. */
+export async function buildClient(): Promise<void> {
+  await promisify(execFile)(process.execPath, [join(ROOT, 'scripts/build-client.mjs')], {
+    cwd: ROOT,
+  });
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+export interface Server {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts `notbefore serve` on a free port and resolves the URL it prints. */
+export async function startServer(options: { accessTokenTtl?: number } = {}): Promise<Server> {
+  const dir = mkdtempSync(join(tmpdir(), 'notbefore-browser-'));
+  const args = [
+    '--import',
+    'tsx',
+    join(ROOT, 'src/cli/main.ts'),
+    'serve',
+    '--port',
+    '0',
+    '--db',
+    `sqlite:${join(dir, 'auth.db')}`,
+    '--admin-email',
+    ADMIN_EMAIL,
+    '--rate-limit',
+    '0',
+    '--log-level',
+    'warn',
+    ...(options.accessTokenTtl === undefined
+      ? []
+      : ['--access-token-ttl', String(options.accessTokenTtl)]),
+  ];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const url = await new Promise<string>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`server did not start:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const found = /https?:\/\/[^\s"]+/.exec(output);
+      if (found) {
+        clearTimeout(timer);
+        done(found[0]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`server exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    url,
+    async close() {
+      await stop(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export function resultPath(name: string): string {
+  mkdirSync(RESULTS, { recursive: true });
+  return join(RESULTS, name);
+}
+
+let counter = 0;
+/** A fresh address per test, so tests never share a user. */
+export function uniqueEmail(label: string): string {
+  counter += 1;
+  return `${label}-${process.pid}-${Date.now().toString(36)}-${counter}@example.com`;
+}
+
+export const signedInView = '#signed-in:not([hidden])';
+export const signedOutView = '#signed-out:not([hidden])';
+
+/** Uncaught errors from every page opened with openPage; tests expect none. */
+export const pageErrors: string[] = [];
+
+export async function openPage(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => {
+    pageErrors.push(error.message);
+  });
+  await page.goto(url);
+  await page.waitForSelector(`${signedInView}, ${signedOutView}`);
+  return page;
+}
+
+/** Fills the form and presses Enter, as a person would. */
+export async function submitCredentials(
+  page: Page,
+  mode: 'login' | 'signup',
+  email: string,
+  password = PASSWORD,
+): Promise<void> {
+  await page.click(mode === 'login' ? '#tab-login' : '#tab-signup');
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await page.press('#password', 'Enter');
+  await page.waitForSelector(signedInView);
+}
+
+/**
+ * Runs `act` and returns when (Date.now() inside the page) the page saw the resulting
+ * `click` or `submit` event: the start of what the user did, without the test driver's
+ * own overhead (pages of one browser share the clock).
+ */
+export async function userActionAt(
+  page: Page,
+  type: 'click' | 'submit',
+  act: () => Promise<void>,
+): Promise<number> {
+  await page.evaluate((t) => {
+    document.addEventListener(
+      t,
+      () => {
+        document.documentElement.dataset.actionAt = String(Date.now());
+      },
+      { capture: true, once: true },
+    );
+  }, type);
+  await act();
+  const at = await page.evaluate(() => document.documentElement.dataset.actionAt);
+  return Number(at);
+}
+
+/**
+ * Waits for the demo's live log to show an entry of `kind` (the log is written in the same
+ * handler that redraws the page) and returns when it was written, by the page's clock.
+ */
+export async function loggedAt(page: Page, kind: string, timeout = 10_000): Promise<number> {
+  const item = page.locator(`#log li[data-kind="${kind}"]`).first();
+  await item.waitFor({ state: 'attached', timeout });
+  return Number(await item.getAttribute('data-at'));
+}
+
+/** Counts full page loads after this call: a reaction "without reload" keeps it at zero. */
+export function countLoads(page: Page): () => number {
+  let loads = 0;
+  page.on('load', () => {
+    loads += 1;
+  });
+  return () => loads;
+}
+
+/** An authenticated call from inside the page, with the page's cookies. */
+export function statusOfMe(page: Page): Promise<number> {
+  return page.evaluate(async () => (await fetch('/auth/me')).status);
+}

@@ -1,0 +1,149 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const DIST = join(ROOT, 'dist/cli/main.js');
+/** The built CLI when `npm run build` has run (npm test does), else the sources via tsx. */
+const ENTRY = existsSync(DIST) ? [DIST] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+
+interface Run {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, [...ENTRY, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NOTBEFORE_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    text += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    text += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, out: () => text, exited };
+}
+
+async function listening(r: Run, timeoutMs = 45_000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const match = /notbefore listening on (http:\/\/\S+)/.exec(r.out());
+    if (match?.[1] !== undefined) return match[1];
+    if (r.child.exitCode !== null) throw new Error(`exited: ${r.out()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no URL printed: ${r.out()}`);
+}
+
+describe('notbefore CLI', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'notbefore-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serve: signup, login, me over HTTP with the generated keys; logs hold no secret; SIGTERM exits 0', async () => {
+    const keys = run(['keys', 'generate', '--alg', 'EdDSA']);
+    expect(await keys.exited).toBe(0);
+    const jwks = JSON.parse(keys.out());
+    expect(jwks.keys[0].d).toEqual(expect.any(String));
+    await writeFile(join(dir, 'keys.json'), keys.out());
+
+    const server = run([
+      'serve',
+      '--port',
+      '0',
+      '--db',
+      `sqlite:${join(dir, 'nb.db')}`,
+      '--keys',
+      join(dir, 'keys.json'),
+      '--admin-email',
+      'boss@example.com',
+    ]);
+    try {
+      const url = await listening(server);
+      const password = 'correct horse battery staple';
+      const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+        fetch(url + path, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-auth-transport': 'bearer', ...headers },
+          body: JSON.stringify(body),
+        });
+      const signup = await post('/auth/signup', { email: 'boss@example.com', password });
+      expect(signup.status).toBe(201);
+      const login = await post('/auth/login', { email: 'boss@example.com', password });
+      expect(login.status).toBe(200);
+      const tokens = await login.json();
+      const me = await fetch(`${url}/auth/me`, {
+        headers: { authorization: `Bearer ${tokens.accessToken}` },
+      });
+      expect(me.status).toBe(200);
+      expect((await me.json()).claims.roles).toEqual(['admin']);
+      const served = await (await fetch(`${url}/.well-known/jwks.json`)).json();
+      expect(served.keys[0].kid).toBe(jwks.keys[0].kid);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      const cookie = await fetch(`${url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'boss@example.com', password }),
+      });
+      const cookies = cookie.headers.getSetCookie();
+
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+      const logs = server.out();
+      expect(logs).toContain('"statusCode":200');
+      for (const secret of [
+        password,
+        tokens.accessToken,
+        tokens.refreshToken,
+        ...cookies.map((c) => c.split(';')[0]?.split('=')[1] ?? ''),
+      ]) {
+        expect(logs).not.toContain(secret);
+      }
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  }, 120_000);
+
+  it('a bad flag exits 2 with one line', async () => {
+    const r = run(['serve', '--port', 'eighty']);
+    expect(await r.exited).toBe(2);
+    expect(r.out().trim().split('\n')).toHaveLength(1);
+    expect(r.out()).toMatch(/^notbefore: --port/);
+    const unknown = run(['serve', '--no-such-flag']);
+    expect(await unknown.exited).toBe(2);
+  }, 60_000);
+
+  it('an unreachable database exits 1 with one line', async () => {
+    const r = run(['serve', '--port', '0', '--db', 'postgres://nobody:secret@127.0.0.1:1/none']);
+    expect(await r.exited).toBe(1);
+    expect(r.out()).toMatch(/^notbefore: cannot open the database/);
+    expect(r.out()).not.toContain('secret');
+  }, 60_000);
+
+  it('a port in use exits 1 with one line', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = run(['serve', '--port', String(port), '--db', 'sqlite::memory:']);
+      expect(await r.exited).toBe(1);
+      expect(r.out()).toContain(`port ${port} is already in use`);
+    } finally {
+      blocker.close();
+    }
+  }, 60_000);
+});

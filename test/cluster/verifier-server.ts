@@ -1,0 +1,52 @@
+/**
+ * A separate API process that only verifies: createVerifier with the auth servers' JWKS
+ * URL and the Redis feed, nothing else (no database). GET /check answers 200 with the
+ * claims' sid, or the AuthError's status and code. Prints its URL when ready.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isAuthError } from '../../src/errors.js';
+import { redisFeed } from '../../src/feeds/redis.js';
+import { createVerifier } from '../../src/verifier/index.js';
+
+const env = (name: string): string => {
+  const value = process.env[name];
+  if (value === undefined) throw new Error(`${name} is required`);
+  return value;
+};
+
+const feed = redisFeed(env('REDIS_URL'), { blockMs: 100 });
+const verifier = createVerifier({
+  jwks: env('JWKS_URL'),
+  feed,
+  issuer: env('ISSUER'),
+  audience: env('AUDIENCE'),
+  maxStaleness: Number(env('MAX_STALENESS')),
+});
+await verifier.ready();
+
+const server = createServer((request, response) => {
+  const header = request.headers.authorization ?? '';
+  const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+  let status = 200;
+  let body: Record<string, unknown>;
+  try {
+    body = { sid: verifier.verify(token).sid };
+  } catch (error) {
+    if (!isAuthError(error)) throw error;
+    status = error.status;
+    body = { error: { code: error.code } };
+  }
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+});
+server.listen(0, '127.0.0.1', () => {
+  console.log(`verifier listening on http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+});
+process.once('SIGTERM', () => {
+  server.close();
+  void verifier
+    .close()
+    .then(() => feed.close())
+    .then(() => process.exit(0));
+});

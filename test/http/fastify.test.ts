@@ -1,0 +1,4 @@
+import { describeRoutes } from './routes.js';
+import { makeFastify } from './servers.js';
+
+describeRoutes('fastify', makeFastify);

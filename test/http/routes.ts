@@ -1,0 +1,859 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ManualClock } from '../../src/clock.js';
+import type { Auth } from '../../src/sessions/types.js';
+import {
+  ADMIN,
+  api,
+  browser,
+  Jar,
+  type MakeServer,
+  makeAuth,
+  PASSWORD,
+  readStream,
+  type ServerOptions,
+  type TestServer,
+} from './harness.js';
+
+const COOKIE_FLAGS: Record<string, RegExp[]> = {
+  '__Host-nb_access': [/; HttpOnly/i, /; Secure/i, /; SameSite=Lax/i, /; Path=\/(;|$)/i],
+  '__Secure-nb_refresh': [/; HttpOnly/i, /; Secure/i, /; SameSite=Strict/i, /; Path=\/auth(;|$)/i],
+  '__Host-nb_csrf': [/; Secure/i, /; SameSite=Lax/i, /; Path=\/(;|$)/i],
+};
+
+const cookieNamed = (cookies: string[], name: string): string | undefined =>
+  cookies.find((c) => c.startsWith(`${name}=`));
+
+/**
+ * The route suite, written once and run against every adapter. `make` builds the adapter
+ * under test around a real createAuth on in-memory SQLite.
+ */
+export function describeRoutes(name: string, make: MakeServer): void {
+  describe(`routes: ${name}`, () => {
+    let auth: Auth;
+    let clock: ManualClock;
+    let server: TestServer;
+    const extra: TestServer[] = [];
+
+    const start = async (options: ServerOptions = {}): Promise<TestServer> => {
+      const s = await make(auth, { rateLimit: 0, clock, heartbeatMs: 60_000, ...options });
+      extra.push(s);
+      return s;
+    };
+
+    beforeEach(async () => {
+      ({ auth, clock } = await makeAuth());
+      server = await start();
+    });
+
+    afterEach(async () => {
+      for (const s of extra.splice(0)) await s.close();
+      await auth.close();
+    });
+
+    const signupApi = async (email = 'ann@example.com') => {
+      const client = api(server);
+      const res = await client.call('POST', '/auth/signup', { email, password: PASSWORD });
+      expect(res.status).toBe(201);
+      return client;
+    };
+    const loginApi = async (email = 'ann@example.com') => {
+      const client = api(server);
+      const res = await client.call('POST', '/auth/login', { email, password: PASSWORD });
+      expect(res.status).toBe(200);
+      return client;
+    };
+    const signupBrowser = async (email = 'bea@example.com') => {
+      const b = browser(server);
+      const res = await b.call('POST', '/auth/signup', { email, password: PASSWORD });
+      expect(res.status).toBe(201);
+      return b;
+    };
+
+    describe('sign-in answers and cookies', () => {
+      it('3.3.1 3.3.2 3.3.3: browser sign-up sets the three contract cookies with their flags', async () => {
+        const res = await browser(server).call('POST', '/auth/signup', {
+          email: 'bea@example.com',
+          password: PASSWORD,
+        });
+        expect(res.status).toBe(201);
+        for (const [cookie, flags] of Object.entries(COOKIE_FLAGS)) {
+          const line = cookieNamed(res.cookies, cookie);
+          expect(line, cookie).toBeDefined();
+          for (const flag of flags) expect(line).toMatch(flag);
+          expect(line).not.toMatch(/domain=/i);
+          expect(line).toMatch(/Max-Age=\d+/);
+        }
+        expect(cookieNamed(res.cookies, '__Host-nb_csrf')).not.toMatch(/HttpOnly/i);
+        expect(res.cookies).toHaveLength(3);
+      });
+
+      it('3.3.4: browser answers never carry a token in the body', async () => {
+        const b = await signupBrowser();
+        for (const res of [
+          await b.call('POST', '/auth/login', { email: 'bea@example.com', password: PASSWORD }),
+          await b.call('POST', '/auth/refresh'),
+        ]) {
+          expect(res.status).toBe(200);
+          const body = res.json();
+          expect(body.accessToken).toBeUndefined();
+          expect(body.refreshToken).toBeUndefined();
+          expect(body.session.sid).toEqual(expect.any(String));
+          expect(body.user.email).toBe('bea@example.com');
+          expect(body.expiresAt).toEqual(expect.any(Number));
+          expect(
+            res.cookies
+              .filter((c) => /nb_(access|refresh)=/.test(c))
+              .every((c) => /HttpOnly/.test(c)),
+          ).toBe(true);
+        }
+      });
+
+      it('X-Auth-Transport: bearer gets tokens in the body and no cookies', async () => {
+        const res = await api(server).call('POST', '/auth/signup', {
+          email: 'ann@example.com',
+          password: PASSWORD,
+        });
+        expect(res.status).toBe(201);
+        expect(res.cookies).toEqual([]);
+        const body = res.json();
+        expect(body).toMatchObject({
+          accessToken: expect.any(String),
+          refreshToken: expect.any(String),
+          expiresAt: expect.any(Number),
+          session: { sid: expect.any(String) },
+        });
+        expect(res.headers.get('cache-control')).toBe('no-store');
+      });
+
+      it('answers errors as { error: { code, message } } from the shared table', async () => {
+        await signupApi();
+        const taken = await api(server).call('POST', '/auth/signup', {
+          email: 'ann@example.com',
+          password: PASSWORD,
+        });
+        expect(taken.status).toBe(409);
+        expect(taken.json()).toEqual({
+          error: { code: 'EMAIL_TAKEN', message: expect.any(String) },
+        });
+        const wrong = await api(server).call('POST', '/auth/login', {
+          email: 'ann@example.com',
+          password: 'not the password at all',
+        });
+        expect(wrong.status).toBe(401);
+        expect(wrong.json().error.code).toBe('INVALID_CREDENTIALS');
+        expect(wrong.headers.get('www-authenticate')).toMatch(/^Bearer /);
+        const weak = await api(server).call('POST', '/auth/signup', {
+          email: 'x@example.com',
+          password: 'short',
+        });
+        expect(weak.status).toBe(400);
+        expect(weak.json().error.code).toBe('WEAK_PASSWORD');
+      });
+    });
+
+    describe('authentication', () => {
+      it('GET /auth/me answers { user, claims } by bearer and by cookie', async () => {
+        const client = await signupApi();
+        const me = await client.call('GET', '/auth/me');
+        expect(me.status).toBe(200);
+        expect(me.json().user.email).toBe('ann@example.com');
+        expect(me.json().claims.sub).toBe(me.json().user.id);
+        const b = await signupBrowser();
+        const viaCookie = await b.call('GET', '/auth/me');
+        expect(viaCookie.status).toBe(200);
+        expect(viaCookie.json().user.email).toBe('bea@example.com');
+      });
+
+      it('401 carries WWW-Authenticate per RFC 6750', async () => {
+        const none = await server.request('GET', '/auth/me');
+        expect(none.status).toBe(401);
+        expect(none.json().error.code).toBe('TOKEN_MISSING');
+        expect(none.headers.get('www-authenticate')).toBe('Bearer realm="notbefore"');
+        const bad = await server.request('GET', '/auth/me', {
+          headers: { authorization: 'Bearer abc.def.ghi' },
+        });
+        expect(bad.status).toBe(401);
+        expect(bad.headers.get('www-authenticate')).toBe(
+          'Bearer realm="notbefore", error="invalid_token"',
+        );
+        const scheme = await server.request('GET', '/auth/me', {
+          headers: { authorization: 'Basic Zm9vOmJhcg==' },
+        });
+        expect(scheme.status).toBe(401);
+        expect(scheme.json().error.code).toBe('TOKEN_MALFORMED');
+      });
+
+      it('7.2.1: a tampered access cookie is refused by the server', async () => {
+        const b = await signupBrowser();
+        const token = b.jar.get('__Host-nb_access') as string;
+        const last = token.at(-2) === 'A' ? 'B' : 'A';
+        b.jar.values.set('__Host-nb_access', `${token.slice(0, -2)}${last}${token.at(-1)}`);
+        const res = await b.call('GET', '/auth/me');
+        expect(res.status).toBe(401);
+      });
+
+      it('14.2.1: a token in the URL is never read', async () => {
+        const client = await signupApi();
+        const res = await server.request('GET', `/auth/me?access_token=${client.access}`);
+        expect(res.status).toBe(401);
+        expect(res.json().error.code).toBe('TOKEN_MISSING');
+      });
+
+      it("guards the app's own routes (authenticate hook/middleware)", async () => {
+        const client = await signupApi();
+        const ok = await client.call('GET', '/app/private');
+        expect(ok.status).toBe(200);
+        expect(ok.json().sub).toEqual(expect.any(String));
+        expect((await server.request('GET', '/app/private')).status).toBe(401);
+        const b = await signupBrowser();
+        expect((await b.call('POST', '/app/private', {}, { 'x-csrf-token': 'nope' })).status).toBe(
+          403,
+        );
+        expect((await b.call('POST', '/app/private', {})).status).toBe(200);
+      });
+    });
+
+    describe('CSRF', () => {
+      it('3.5.1: cookie-authenticated unsafe requests need the session-bound X-CSRF-Token', async () => {
+        const b = await signupBrowser();
+        const other = await signupBrowser('cat@example.com');
+        const missing = await b.call('POST', '/auth/logout', undefined, { 'x-csrf-token': '' });
+        expect(missing.status).toBe(403);
+        expect(missing.json().error.code).toBe('CSRF_FAILED');
+        const wrong = await b.call('POST', '/auth/logout', undefined, {
+          'x-csrf-token': 'AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+        });
+        expect(wrong.status).toBe(403);
+        // Another session's valid CSRF pair (cookie and header planted together).
+        const foreign = other.jar.get('__Host-nb_csrf') as string;
+        const planted = await server.request('POST', '/auth/logout', {
+          headers: {
+            cookie: `__Host-nb_access=${b.jar.get('__Host-nb_access')}; __Host-nb_csrf=${foreign}`,
+            'x-csrf-token': foreign,
+          },
+        });
+        expect(planted.status).toBe(403);
+        expect(planted.json().error.code).toBe('CSRF_FAILED');
+        expect((await b.call('GET', '/auth/me')).status).toBe(200);
+        expect((await b.call('POST', '/auth/logout')).status).toBe(204);
+      });
+
+      it('3.3.2: a cross-site request is refused even with the right token', async () => {
+        const b = await signupBrowser();
+        const evil = await b.call('POST', '/auth/logout', undefined, {
+          origin: 'https://evil.example',
+        });
+        expect(evil.status).toBe(403);
+        expect(evil.json().error.code).toBe('CSRF_FAILED');
+        const site = await b.call('POST', '/auth/logout', undefined, {
+          'sec-fetch-site': 'cross-site',
+        });
+        expect(site.status).toBe(403);
+        const same = await b.call('POST', '/auth/logout', undefined, {
+          origin: server.origin,
+          'sec-fetch-site': 'same-origin',
+        });
+        expect(same.status).toBe(204);
+      });
+
+      it('3.5.1: bearer requests need no CSRF token', async () => {
+        const client = await signupApi();
+        const res = await client.call('POST', '/auth/logout', undefined, {
+          origin: 'https://evil.example',
+        });
+        expect(res.status).toBe(204);
+      });
+
+      it('3.5.2: sign-in refuses form and text bodies and cross-site origins', async () => {
+        await signupApi();
+        const body = `email=ann%40example.com&password=${encodeURIComponent(PASSWORD)}`;
+        for (const type of [
+          'application/x-www-form-urlencoded',
+          'text/plain',
+          'multipart/form-data; boundary=x',
+        ]) {
+          const res = await server.request('POST', '/auth/login', {
+            headers: { 'content-type': type },
+            body,
+          });
+          expect(res.status, type).toBe(400);
+          expect(res.json().error.code).toBe('VALIDATION_FAILED');
+          expect(res.cookies).toEqual([]);
+        }
+        const cross = await browser(server).call(
+          'POST',
+          '/auth/login',
+          { email: 'ann@example.com', password: PASSWORD },
+          { origin: 'https://evil.example' },
+        );
+        expect(cross.status).toBe(403);
+        expect(cross.json().error.code).toBe('CSRF_FAILED');
+        expect(cross.cookies).toEqual([]);
+      });
+
+      it('refresh by cookie is CSRF-checked too', async () => {
+        const b = await signupBrowser();
+        const res = await b.call('POST', '/auth/refresh', undefined, { 'x-csrf-token': '' });
+        expect(res.status).toBe(403);
+        expect(res.json().error.code).toBe('CSRF_FAILED');
+        expect((await b.call('POST', '/auth/refresh')).status).toBe(200);
+      });
+    });
+
+    describe('sessions', () => {
+      it('7.4.1: logout kills the access token on the next request', async () => {
+        const client = await signupApi();
+        const token = client.access;
+        expect((await client.call('POST', '/auth/logout')).status).toBe(204);
+        const after = await server.request('GET', '/auth/me', {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        expect(after.status).toBe(401);
+        expect(after.json().error).toMatchObject({ code: 'TOKEN_REVOKED', reason: 'session' });
+      });
+
+      it('14.3.1: browser logout expires all three cookies', async () => {
+        const b = await signupBrowser();
+        const res = await b.call('POST', '/auth/logout');
+        expect(res.status).toBe(204);
+        for (const name of Object.keys(COOKIE_FLAGS)) {
+          expect(cookieNamed(res.cookies, name)).toMatch(/Max-Age=0/);
+        }
+        expect(b.jar.values.size).toBe(0);
+        expect((await b.call('GET', '/auth/me')).status).toBe(401);
+      });
+
+      it('10.4.5: refresh rotates both tokens; replaying the old one revokes the session', async () => {
+        const client = await signupApi();
+        const first = { access: client.access, refresh: client.refresh };
+        const rotated = await client.call('POST', '/auth/refresh', { refreshToken: first.refresh });
+        expect(rotated.status).toBe(200);
+        expect(client.refresh).not.toBe(first.refresh);
+        expect(client.access).not.toBe(first.access);
+        expect(rotated.json().session.sid).toBe(
+          (await client.call('GET', '/auth/me')).json().claims.sid,
+        );
+        clock.advance(10_000);
+        const replay = await api(server).call('POST', '/auth/refresh', {
+          refreshToken: first.refresh,
+        });
+        expect(replay.status).toBe(401);
+        expect(replay.json().error.code).toBe('REFRESH_TOKEN_REUSED');
+        const me = await client.call('GET', '/auth/me');
+        expect(me.status).toBe(401);
+        expect(me.json().error.code).toBe('TOKEN_REVOKED');
+      });
+
+      it('7.2.4: a browser sign-in with live cookies ends the old session', async () => {
+        const b = await signupBrowser();
+        const oldAccess = b.jar.get('__Host-nb_access') as string;
+        const oldRefresh = b.jar.get('__Secure-nb_refresh') as string;
+        const again = await b.call('POST', '/auth/login', {
+          email: 'bea@example.com',
+          password: PASSWORD,
+        });
+        expect(again.status).toBe(200);
+        const me = await server.request('GET', '/auth/me', {
+          headers: { authorization: `Bearer ${oldAccess}` },
+        });
+        expect(me.status).toBe(401);
+        expect(me.json().error).toMatchObject({ code: 'TOKEN_REVOKED', reason: 'session' });
+        const refresh = await api(server).call('POST', '/auth/refresh', {
+          refreshToken: oldRefresh,
+        });
+        expect(refresh.status).toBe(401);
+        expect((await b.call('GET', '/auth/me')).status).toBe(200);
+        const list = await b.call('GET', '/auth/sessions');
+        expect(list.json().sessions).toHaveLength(1);
+      });
+
+      it('7.2.4: the old session ends even when only its refresh cookie is left', async () => {
+        const b = await signupBrowser();
+        const oldRefresh = b.jar.get('__Secure-nb_refresh') as string;
+        b.jar.values.delete('__Host-nb_access');
+        expect(
+          (await b.call('POST', '/auth/login', { email: 'bea@example.com', password: PASSWORD }))
+            .status,
+        ).toBe(200);
+        clock.advance(10_000);
+        const refresh = await api(server).call('POST', '/auth/refresh', {
+          refreshToken: oldRefresh,
+        });
+        expect(refresh.status).toBe(401);
+        expect((await b.call('GET', '/auth/sessions')).json().sessions).toHaveLength(1);
+      });
+
+      it('GET /auth/sessions lists the sessions, the current one marked', async () => {
+        const a = await signupApi();
+        await loginApi();
+        const res = await a.call('GET', '/auth/sessions');
+        expect(res.status).toBe(200);
+        const sessions = res.json().sessions as { sid: string; current?: boolean }[];
+        expect(sessions).toHaveLength(2);
+        const mine = (await a.call('GET', '/auth/me')).json().claims.sid;
+        expect(sessions.filter((s) => s.current === true).map((s) => s.sid)).toEqual([mine]);
+      });
+
+      it('7.5.2: ending another session needs a recent sign-in or the password', async () => {
+        const a = await signupApi();
+        const b = await loginApi();
+        const bSid = (await b.call('GET', '/auth/me')).json().claims.sid;
+        clock.advance(700_000);
+        const refused = await a.call('DELETE', `/auth/sessions/${bSid}`);
+        expect(refused.status).toBe(403);
+        expect(refused.json().error.code).toBe('REAUTHENTICATION_REQUIRED');
+        const wrong = await a.call('DELETE', `/auth/sessions/${bSid}`, {
+          password: 'wrong wrong wrong',
+        });
+        expect(wrong.status).toBe(401);
+        const ok = await a.call('DELETE', `/auth/sessions/${bSid}`, { password: PASSWORD });
+        expect(ok.status).toBe(204);
+        expect((await b.call('GET', '/auth/me')).json().error.code).toBe('TOKEN_REVOKED');
+        const aSid = (await a.call('GET', '/auth/me')).json().claims.sid;
+        expect((await a.call('DELETE', `/auth/sessions/${aSid}`)).status).toBe(204);
+      });
+
+      it("DELETE /auth/sessions/:sid ends only the caller's own sessions", async () => {
+        const ann = await signupApi();
+        const bob = await signupApi('bob@example.com');
+        const bobSid = (await bob.call('GET', '/auth/me')).json().claims.sid;
+        const res = await ann.call('DELETE', `/auth/sessions/${bobSid}`, { password: PASSWORD });
+        expect(res.status).toBeGreaterThanOrEqual(400);
+        expect(res.status).toBeLessThan(500);
+        expect((await bob.call('GET', '/auth/me')).status).toBe(200);
+      });
+
+      it('7.5.2: logout-all needs step-up, then ends every session', async () => {
+        const a = await signupApi();
+        const b = await loginApi();
+        clock.advance(700_000);
+        expect((await a.call('POST', '/auth/logout-all')).json().error.code).toBe(
+          'REAUTHENTICATION_REQUIRED',
+        );
+        expect((await a.call('POST', '/auth/logout-all', { password: PASSWORD })).status).toBe(204);
+        expect((await a.call('GET', '/auth/me')).status).toBe(401);
+        expect((await b.call('GET', '/auth/me')).status).toBe(401);
+      });
+
+      it('7.4.3: a password change ends the other sessions and re-issues this one', async () => {
+        const a = await signupApi();
+        const b = await loginApi();
+        const res = await a.call('POST', '/auth/password', {
+          currentPassword: PASSWORD,
+          newPassword: 'a brand new passphrase',
+        });
+        expect(res.status).toBe(200);
+        expect(res.json().accessToken).toEqual(expect.any(String));
+        expect((await a.call('GET', '/auth/me')).status).toBe(200);
+        expect((await b.call('GET', '/auth/me')).status).toBe(401);
+        const old = await api(server).call('POST', '/auth/login', {
+          email: 'ann@example.com',
+          password: PASSWORD,
+        });
+        expect(old.status).toBe(401);
+      });
+
+      it('DELETE /auth/account needs the password, then every session ends', async () => {
+        const a = await signupApi();
+        expect((await a.call('DELETE', '/auth/account', {})).status).toBe(400);
+        expect(
+          (await a.call('DELETE', '/auth/account', { password: 'wrong wrong wrong' })).status,
+        ).toBe(401);
+        expect((await a.call('DELETE', '/auth/account', { password: PASSWORD })).status).toBe(204);
+        expect((await a.call('GET', '/auth/me')).status).toBe(401);
+        const login = await api(server).call('POST', '/auth/login', {
+          email: 'ann@example.com',
+          password: PASSWORD,
+        });
+        expect(login.json().error.code).toBe('INVALID_CREDENTIALS');
+      });
+    });
+
+    describe('admin', () => {
+      it('7.4.5: admin routes need role admin (403 FORBIDDEN otherwise)', async () => {
+        const user = await signupApi();
+        const userId = (await user.call('GET', '/auth/me')).json().user.id;
+        for (const [method, path, body] of [
+          ['PUT', `/admin/users/${userId}/roles`, { roles: ['editor'] }],
+          ['POST', `/admin/users/${userId}/disable`],
+          ['POST', `/admin/users/${userId}/enable`],
+          ['POST', `/admin/users/${userId}/logout-all`],
+          ['POST', '/admin/revoke-everyone'],
+        ] as const) {
+          const res = await user.call(method, path, body);
+          expect(res.status, path).toBe(403);
+          expect(res.json().error.code).toBe('FORBIDDEN');
+        }
+      });
+
+      it('7.4.5 7.4.2: admins set roles, disable, enable and end sessions', async () => {
+        const admin = await signupApi(ADMIN);
+        const user = await signupApi();
+        const userId = (await user.call('GET', '/auth/me')).json().user.id;
+        const roles = await admin.call('PUT', `/admin/users/${userId}/roles`, {
+          roles: ['editor'],
+        });
+        expect(roles.status).toBe(200);
+        expect(roles.json().user.roles).toEqual(['editor']);
+        expect((await user.call('GET', '/auth/me')).json().error).toMatchObject({
+          reason: 'claims',
+        });
+        expect(
+          (await user.call('POST', '/auth/refresh', { refreshToken: user.refresh })).status,
+        ).toBe(200);
+        expect((await user.call('GET', '/auth/me')).json().claims.roles).toEqual(['editor']);
+
+        expect((await admin.call('POST', `/admin/users/${userId}/disable`)).status).toBe(204);
+        expect((await user.call('GET', '/auth/me')).status).toBe(401);
+        const disabled = await api(server).call('POST', '/auth/login', {
+          email: 'ann@example.com',
+          password: PASSWORD,
+        });
+        expect(disabled.status).toBe(403);
+        expect(disabled.json().error.code).toBe('ACCOUNT_DISABLED');
+        expect((await admin.call('POST', `/admin/users/${userId}/enable`)).status).toBe(204);
+        const back = await loginApi();
+        expect((await admin.call('POST', `/admin/users/${userId}/logout-all`)).status).toBe(204);
+        expect((await back.call('GET', '/auth/me')).status).toBe(401);
+        expect((await admin.call('POST', '/admin/users/nobody/disable')).status).toBe(404);
+        expect((await admin.call('POST', '/admin/revoke-everyone')).status).toBe(204);
+        expect((await admin.call('GET', '/auth/me')).status).toBe(401);
+      });
+
+      it('3.3.5: the largest allowed role list still fits a 4096-byte cookie', async () => {
+        const admin = await signupApi(ADMIN);
+        const b = await signupBrowser();
+        const userId = (await b.call('GET', '/auth/me')).json().user.id;
+        const roles = Array.from(
+          { length: 32 },
+          (_, i) => `${String(i).padStart(2, '0')}${'r'.repeat(62)}`,
+        );
+        expect((await admin.call('PUT', `/admin/users/${userId}/roles`, { roles })).status).toBe(
+          200,
+        );
+        const tooMany = await admin.call('PUT', `/admin/users/${userId}/roles`, {
+          roles: [...roles, 'x'],
+        });
+        expect(tooMany.status).toBe(400);
+        const res = await b.call('POST', '/auth/refresh');
+        expect(res.status).toBe(200);
+        for (const line of res.cookies)
+          expect(line.split(';')[0]?.length ?? 0).toBeLessThanOrEqual(4096);
+      });
+    });
+
+    describe('input', () => {
+      const garbage: [string, string | undefined][] = [
+        ['application/json', '{'],
+        ['application/json', 'null'],
+        ['application/json', '[]'],
+        ['application/json', '"x"'],
+        ['application/json', '{"email":1,"password":{}}'],
+        ['application/json', '{"__proto__":{"admin":true}}'],
+        ['application/json', `{"email":"a@b.c","password":"${'x'.repeat(20_000)}"}`],
+        ['text/plain', 'hello'],
+        ['application/json; charset=utf-8', '\u0000\u0001'],
+      ];
+      const routes = [
+        ['POST', '/auth/signup'],
+        ['POST', '/auth/login'],
+        ['POST', '/auth/refresh'],
+        ['POST', '/auth/logout'],
+        ['POST', '/auth/logout-all'],
+        ['POST', '/auth/password'],
+        ['DELETE', '/auth/account'],
+        ['DELETE', '/auth/sessions/abc'],
+        ['PUT', '/admin/users/abc/roles'],
+      ] as const;
+
+      it('bad bodies get 400 VALIDATION_FAILED, never a 500', async () => {
+        const admin = await signupApi(ADMIN);
+        for (const [method, path] of routes) {
+          for (const [type, body] of garbage) {
+            const init = {
+              headers: {
+                'content-type': type,
+                authorization: `Bearer ${admin.access}`,
+                'x-auth-transport': 'bearer',
+              },
+              ...(body === undefined ? {} : { body }),
+            };
+            const res = await server.request(method, path, init);
+            expect(res.status, `${method} ${path} ${body?.slice(0, 30)}`).toBe(400);
+            expect(res.json().error.code).toBe('VALIDATION_FAILED');
+          }
+        }
+      });
+
+      it('3.5.3: safe methods never reach a mutating route', async () => {
+        for (const path of [
+          '/auth/signup',
+          '/auth/login',
+          '/auth/refresh',
+          '/auth/logout',
+          '/auth/logout-all',
+          '/auth/password',
+          '/auth/account',
+          '/admin/revoke-everyone',
+        ]) {
+          const res = await server.request('GET', path);
+          expect([404, 405], path).toContain(res.status);
+        }
+      });
+
+      it('3.5.6 3.5.7: answers are JSON only, even with ?callback=', async () => {
+        const client = await signupApi();
+        for (const path of [
+          '/auth/me?callback=x',
+          '/auth/sessions?callback=x',
+          '/.well-known/jwks.json?callback=x',
+        ]) {
+          const res = await client.call('GET', path);
+          expect(res.status).toBe(200);
+          expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+          expect(res.body.startsWith('{')).toBe(true);
+        }
+      });
+    });
+
+    describe('headers and meta routes', () => {
+      it('3.4.x 14.3.2 3.5.8: security headers on every answer, no-store on anything with a token', async () => {
+        const client = await signupApi();
+        for (const [method, path, body] of [
+          ['GET', '/auth/me'],
+          ['GET', '/auth/sessions'],
+          ['POST', '/auth/refresh', { refreshToken: client.refresh }],
+          ['GET', '/auth/nowhere'],
+        ] as const) {
+          const res = await client.call(method, path, body);
+          if (path !== '/auth/nowhere') {
+            expect(res.headers.get('cache-control'), path).toBe('no-store');
+            expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+            expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+            expect(res.headers.get('cross-origin-resource-policy')).toBe('same-origin');
+            expect(res.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+          }
+        }
+      });
+
+      it('3.4.2: no CORS answer for a foreign origin; only the public JWKS is open', async () => {
+        const client = await signupApi();
+        const me = await client.call('GET', '/auth/me', undefined, {
+          origin: 'https://evil.example',
+        });
+        expect(me.headers.get('access-control-allow-origin')).toBeNull();
+        const jwks = await server.request('GET', '/.well-known/jwks.json', {
+          headers: { origin: 'https://evil.example' },
+        });
+        expect(jwks.headers.get('access-control-allow-origin')).toBe('*');
+      });
+
+      it('3.4.x: the demo page at / gets the strict CSP and the security headers', async () => {
+        const root = await mkdtemp(join(tmpdir(), 'nb-page-'));
+        try {
+          await writeFile(join(root, 'index.html'), '<!doctype html><title>demo</title>');
+          await writeFile(join(root, 'app.js'), 'export {};');
+          const withPage = await start({ webRoot: root });
+          const page = await withPage.request('GET', '/');
+          expect(page.status).toBe(200);
+          expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+          expect(page.headers.get('content-security-policy')).toMatch(
+            /default-src 'self'.*frame-ancestors 'none'/,
+          );
+          expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+          expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+          expect((await withPage.request('GET', '/app.js')).headers.get('content-type')).toMatch(
+            /^text\/javascript/,
+          );
+          expect((await withPage.request('GET', '/nothing.js')).status).toBe(404);
+          expect((await withPage.request('GET', '/healthz')).status).toBe(200);
+        } finally {
+          await rm(root, { recursive: true, force: true });
+        }
+      });
+
+      it('serves public keys only, with cache headers', async () => {
+        const res = await server.request('GET', '/.well-known/jwks.json');
+        expect(res.status).toBe(200);
+        expect(res.headers.get('cache-control')).toMatch(/max-age=\d+/);
+        const keys = res.json().keys as Record<string, unknown>[];
+        expect(keys.length).toBeGreaterThan(0);
+        for (const key of keys)
+          for (const secret of ['d', 'p', 'q', 'k']) expect(key[secret]).toBeUndefined();
+      });
+
+      it('GET /healthz and GET /openapi.json', async () => {
+        const health = await server.request('GET', '/healthz');
+        expect(health.status).toBe(200);
+        expect(health.json()).toEqual({ status: 'ok' });
+        const unhealthy = await start({ health: () => false });
+        expect((await unhealthy.request('GET', '/healthz')).status).toBe(503);
+        const doc = (await server.request('GET', '/openapi.json')).json();
+        expect(doc.openapi).toBe('3.1.0');
+        expect(Object.keys(doc.paths)).toEqual(
+          expect.arrayContaining([
+            '/auth/signup',
+            '/auth/login',
+            '/auth/refresh',
+            '/auth/logout',
+            '/auth/logout-all',
+            '/auth/password',
+            '/auth/me',
+            '/auth/sessions',
+            '/auth/sessions/{sid}',
+            '/auth/account',
+            '/auth/events',
+            '/admin/users/{id}/roles',
+            '/admin/users/{id}/disable',
+            '/admin/users/{id}/enable',
+            '/admin/users/{id}/logout-all',
+            '/admin/revoke-everyone',
+            '/.well-known/jwks.json',
+            '/healthz',
+          ]),
+        );
+        expect(
+          doc.paths['/auth/login'].post.requestBody.content['application/json'].schema.required,
+        ).toEqual(['email', 'password']);
+      });
+
+      it('/metrics is served only when a metrics hook is given', async () => {
+        expect((await server.request('GET', '/metrics')).status).toBe(404);
+        const withMetrics = await start({
+          metrics: { contentType: 'text/plain; version=0.0.4', render: () => 'up 1\n' },
+        });
+        const res = await withMetrics.request('GET', '/metrics');
+        expect(res.status).toBe(200);
+        expect(res.body).toBe('up 1\n');
+      });
+    });
+
+    describe('rate limit', () => {
+      it('6.1.1: sign-in attempts per address get 429 with Retry-After, then recover', async () => {
+        const limited = await start({ rateLimit: 2 });
+        await signupApi();
+        const login = () =>
+          api(limited).call('POST', '/auth/login', {
+            email: 'ann@example.com',
+            password: PASSWORD,
+          });
+        expect((await login()).status).toBe(200);
+        expect((await login()).status).toBe(200);
+        const third = await login();
+        expect(third.status).toBe(429);
+        expect(third.json().error.code).toBe('RATE_LIMITED');
+        expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+        clock.advance(61_000);
+        expect((await login()).status).toBe(200);
+      });
+
+      it('4.1.3: a forged X-Forwarded-For does not dodge the limit', async () => {
+        const limited = await start({ rateLimit: 1 });
+        const attempt = (i: number) =>
+          api(limited).call(
+            'POST',
+            '/auth/login',
+            { email: 'x@example.com', password: PASSWORD },
+            { 'x-forwarded-for': `10.0.0.${i}` },
+          );
+        expect((await attempt(1)).status).toBe(401);
+        expect((await attempt(2)).status).toBe(429);
+      });
+    });
+
+    describe('events', () => {
+      const sse = async (client: ReturnType<typeof api>) =>
+        server.stream('/auth/events', { authorization: `Bearer ${client.access}` });
+
+      it('sends session-revoked when this session is ended elsewhere, then closes; no token', async () => {
+        const a = await signupApi();
+        const b = await loginApi();
+        const aSid = (await a.call('GET', '/auth/me')).json().claims.sid;
+        const res = await sse(a);
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+        const reading = readStream(res);
+        await new Promise((r) => setTimeout(r, 50));
+        expect((await b.call('DELETE', `/auth/sessions/${aSid}`)).status).toBe(204);
+        const text = await reading;
+        expect(text).toMatch(/event: ?session-revoked/);
+        expect(text).toContain(aSid);
+        for (const secret of [a.access, a.refresh, b.access, b.refresh])
+          expect(text).not.toContain(secret);
+      });
+
+      it('sends credential-change to the kept session and session-revoked to the others', async () => {
+        const a = await signupApi();
+        const b = await loginApi();
+        const aStream = await sse(a);
+        const bStream = await sse(b);
+        const bText = readStream(bStream);
+        const aText = readStream(aStream, 500);
+        await new Promise((r) => setTimeout(r, 50));
+        const res = await a.call('POST', '/auth/password', {
+          currentPassword: PASSWORD,
+          newPassword: 'another fine passphrase',
+        });
+        expect(res.status).toBe(200);
+        expect(await bText).toMatch(/event: ?session-revoked/);
+        expect(await aText).toMatch(/event: ?credential-change/);
+      });
+
+      it('sends token-claims-change after a role change', async () => {
+        const admin = await signupApi(ADMIN);
+        const user = await signupApi();
+        const userId = (await user.call('GET', '/auth/me')).json().user.id;
+        const reading = readStream(await sse(user), 500);
+        await new Promise((r) => setTimeout(r, 50));
+        await admin.call('PUT', `/admin/users/${userId}/roles`, { roles: ['editor'] });
+        expect(await reading).toMatch(/event: ?token-claims-change/);
+      });
+
+      it('needs authentication, never from the URL', async () => {
+        const a = await signupApi();
+        expect((await server.stream('/auth/events')).status).toBe(401);
+        expect((await server.stream(`/auth/events?access_token=${a.access}`)).status).toBe(401);
+        const b = await signupBrowser();
+        const viaCookie = await server.stream('/auth/events', { cookie: b.jar.header() });
+        expect(viaCookie.status).toBe(200);
+        await viaCookie.body?.cancel();
+      });
+
+      it('sends heartbeat comments so proxies keep the stream open', async () => {
+        const beating = await start({ heartbeatMs: 40 });
+        const a = api(beating);
+        await a.call('POST', '/auth/signup', { email: 'ann@example.com', password: PASSWORD });
+        const text = await readStream(
+          await beating.stream('/auth/events', { authorization: `Bearer ${a.access}` }),
+          400,
+        );
+        expect(
+          text.split('\n').filter((line) => line.startsWith(':')).length,
+        ).toBeGreaterThanOrEqual(2);
+      });
+
+      it('closes the stream when its access token expires', async () => {
+        const short = await makeAuth({ accessTokenTtl: 1 });
+        try {
+          const s = await make(short.auth, { rateLimit: 0, clock: short.clock });
+          extra.push(s);
+          const a = api(s);
+          await a.call('POST', '/auth/signup', { email: 'ann@example.com', password: PASSWORD });
+          const started = Date.now();
+          await readStream(
+            await s.stream('/auth/events', { authorization: `Bearer ${a.access}` }),
+            4000,
+          );
+          expect(Date.now() - started).toBeLessThan(3000);
+        } finally {
+          await short.auth.close();
+        }
+      });
+    });
+  });
+}
+
+export { Jar };

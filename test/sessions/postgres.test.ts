@@ -1,0 +1,4 @@
+import { describeAuthFlows } from './flows.js';
+import { postgresFactory } from './helpers.js';
+
+describeAuthFlows('postgres', postgresFactory());

@@ -1,0 +1,4 @@
+import { describeAuthFlows } from './flows.js';
+import { sqliteFactory } from './helpers.js';
+
+describeAuthFlows('sqlite', sqliteFactory);
