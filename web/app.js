@@ -360,11 +360,15 @@ function renderSessions(sessions) {
 }
 
 async function endSession(s) {
+  if (s.current) {
+    await auth.logout().catch(() => {});
+    return;
+  }
   const ok = await withReauth(
     `Ending the session on ${s.device || 'another device'} needs your password.`,
     (password) => auth.endSession(s.sid, password),
   );
-  if (ok && !s.current) {
+  if (ok) {
     log('session', `Ended the session on ${s.device || 'another device'}.`, 'good');
     loadSessions();
   }

@@ -289,6 +289,12 @@ export function renderMarkdown(results: BenchResults): string {
   return lines.join('\n');
 }
 
+function axisLabel(value: number): string {
+  if (value >= 1e6) return `${value / 1e6}M`;
+  if (value >= 1e3) return `${value / 1e3}k`;
+  return String(value);
+}
+
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -337,7 +343,7 @@ export function renderSvg(results: BenchResults): string {
         `<line x1="${gx.toFixed(1)}" y1="${y}" x2="${gx.toFixed(1)}" y2="${y + h}" stroke="#ddd"/>`,
       );
       out.push(
-        `<text x="${gx.toFixed(1)}" y="${y + h + 12}" font-size="10" text-anchor="middle" fill="#888">${formatRate(p)}</text>`,
+        `<text x="${gx.toFixed(1)}" y="${y + h + 12}" font-size="10" text-anchor="middle" fill="#888">${axisLabel(p)}</text>`,
       );
     }
     for (const b of g.bars) {

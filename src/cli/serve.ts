@@ -64,7 +64,11 @@ async function openStore(config: ServeConfig): Promise<Store> {
   }
 }
 
-async function loadKeys(config: ServeConfig, store: Store): Promise<Keyring | undefined> {
+async function loadKeys(
+  config: ServeConfig,
+  store: Store,
+  logger: Logger,
+): Promise<Keyring | undefined> {
   if (config.keys !== undefined) {
     try {
       return Keyring.fromJwks(JSON.parse(await readFile(config.keys, 'utf8')));
@@ -73,6 +77,9 @@ async function loadKeys(config: ServeConfig, store: Store): Promise<Keyring | un
     }
   }
   // Keys live in the store, made on first start with --alg; later starts reuse them.
+  logger.warn(
+    'signing keys are kept unencrypted in the store; use --keys FILE in production (ASVS 13.3.1)',
+  );
   const fresh = JSON.stringify(Keyring.generate(config.alg).toPrivateJwks());
   const stored = Keyring.fromJwks(JSON.parse(await store.getOrCreateSecret(KEYS_SECRET, fresh)));
   if (stored.signingAlg !== config.alg) {
@@ -109,7 +116,7 @@ export async function serve(config: ServeConfig, logger: Logger): Promise<Runnin
     await store.close().catch(() => {});
   };
   try {
-    const keys = await loadKeys(config, store);
+    const keys = await loadKeys(config, store, logger);
     const csrfSecret = Buffer.from(
       await store.getOrCreateSecret(CSRF_SECRET, randomBytes(32).toString('base64url')),
       'base64url',

@@ -112,6 +112,18 @@ export function describeFeed(name: string, makeHarness: () => Promise<FeedHarnes
       expect(feed.confirmedAt()).toBeGreaterThanOrEqual(before);
     });
 
+    it('confirmedAt() ≥ T means every publish that had resolved by T was delivered', async () => {
+      const b = recorder();
+      const publisher = await instance();
+      const reader = await instance([b.handlers]);
+      for (let i = 0; i < 10; i += 1) {
+        await publisher.publish(sessionEvent(i));
+        const resolvedAt = Date.now();
+        await waitFor(() => reader.confirmedAt() >= resolvedAt);
+        expect(b.sids()).toContain(`sid-${i}`);
+      }
+    });
+
     it('keeps confirming while nothing happens', async () => {
       const feed = await instance();
       const first = feed.confirmedAt();

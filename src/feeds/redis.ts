@@ -143,6 +143,8 @@ export function redisFeed(
   let started = false;
   let loop: Promise<void> | undefined;
   let confirmed = 0;
+  /** Reading a backlog (start, after a loss): entry ages there are not a lag. */
+  let catchingUp = true;
   let lastId = START_ID;
   let runId: string | undefined;
   let sawStream = false;
@@ -243,6 +245,7 @@ export function redisFeed(
     // Everything still in the stream is read again: applying an event twice is harmless,
     // and a re-seeded stream may carry ids below the one we stopped at.
     lastId = START_ID;
+    catchingUp = true;
     for (const handlers of [...subscribers]) {
       try {
         handlers.lost?.();
@@ -254,6 +257,7 @@ export function redisFeed(
 
   function confirm(at: number) {
     if (at > confirmed) confirmed = at;
+    catchingUp = false;
     for (const resolve of startWaiters.splice(0)) resolve();
   }
 
@@ -296,7 +300,9 @@ export function redisFeed(
       needsCheck = false;
     }
     if (streamMissing) await trySeed();
-    const sentAt = clock.now();
+    // One millisecond back: the clock has ms resolution, and a publish that resolved in the
+    // same millisecond as this read was sent may have landed just after the read ran.
+    const sentAt = clock.now() - 1;
     const reply = await tail.call(
       'XREAD',
       'COUNT',
@@ -308,7 +314,7 @@ export function redisFeed(
       lastId,
     );
     const entries = decodeEntries(reply);
-    const live = confirmed > 0;
+    const live = !catchingUp;
     for (const entry of entries) {
       lastId = entry.id;
       if (entry.event === null) continue;

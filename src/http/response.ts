@@ -17,6 +17,8 @@ export const BASE_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
   'cross-origin-resource-policy': 'same-origin',
   'x-frame-options': 'DENY',
+  // Ignored by browsers over plain http (localhost development); binding over https.
+  'strict-transport-security': 'max-age=31536000',
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
 };
 

@@ -1,5 +1,5 @@
 /**
- * A 64-bit hash of an id, as two 32-bit lanes written into `out` (no allocation, so the
+ * A 64-bit hash of an id, as two int32 lanes written into `out` (no allocation, so the
  * verify hot path can call it per request).
  *
  * The revocation list keeps these hashes instead of the id strings: that is what brings a
@@ -13,7 +13,7 @@
  *
  * It is fixed (not seeded per process) so a snapshot taken in one instance loads in another.
  */
-export function hashId(id: string, out: Uint32Array): void {
+export function hashId(id: string, out: Int32Array): void {
   const n = id.length;
   let a = 0x6a09e667 ^ n;
   let b = 0x3c6ef372 ^ Math.imul(n, 0x9e3779b1);

@@ -44,10 +44,9 @@ export interface RevocationStats {
 }
 
 const SNAPSHOT_FORMAT = 'notbefore-revocations/1';
-const NONE = Number.NEGATIVE_INFINITY;
 
 /** A token's three ids, hashed (see `RevocationList.revocationKey`). */
-export type RevocationKey = Uint32Array & { readonly __revocationKey: true };
+export type RevocationKey = Int32Array & { readonly __revocationKey: true };
 
 function invalid(what: string): AuthError {
   return new AuthError('VALIDATION_FAILED', `Invalid revocation ${what}`);
@@ -88,7 +87,7 @@ export class RevocationList implements RevocationCheck {
   private readonly sessions: IdTable;
   private readonly tokens: IdTable;
   /** Scratch for hashId: the hot path allocates nothing. */
-  private readonly h = new Uint32Array(2);
+  private readonly h = new Int32Array(2);
 
   constructor(options: RevocationListOptions) {
     const { clock, maxTokenLifetime, clockSkew } = options;
@@ -128,23 +127,23 @@ export class RevocationList implements RevocationCheck {
   check(sub: string, sid: string, jti: string, iatMs: number): RevocationReason | null {
     if (iatMs < this.globalCutoff) return 'global';
     const h = this.h;
-    let claimsCutoff = Number.NEGATIVE_INFINITY;
+    let claims = false;
     const us = this.userSessions;
     const ut = this.userTokens;
     if (us.size + ut.size > 0) {
       hashId(sub, h);
-      if (us.size > 0 && iatMs < us.get(h[0]!, h[1]!)) return 'user';
-      if (ut.size > 0) claimsCutoff = ut.get(h[0]!, h[1]!);
+      if (us.size > 0 && us.isBefore(h[0]!, h[1]!, iatMs)) return 'user';
+      if (ut.size > 0) claims = ut.isBefore(h[0]!, h[1]!, iatMs);
     }
     if (this.sessions.size > 0) {
       hashId(sid, h);
-      if (this.sessions.get(h[0]!, h[1]!) !== Number.NEGATIVE_INFINITY) return 'session';
+      if (this.sessions.has(h[0]!, h[1]!)) return 'session';
     }
     if (this.tokens.size > 0) {
       hashId(jti, h);
-      if (this.tokens.get(h[0]!, h[1]!) !== Number.NEGATIVE_INFINITY) return 'token';
+      if (this.tokens.has(h[0]!, h[1]!)) return 'token';
     }
-    if (iatMs < claimsCutoff) return 'claims';
+    if (claims) return 'claims';
     return null;
   }
 
@@ -154,7 +153,7 @@ export class RevocationList implements RevocationCheck {
    * without hashing three strings. Valid for the life of the process and across lists.
    */
   revocationKey(sub: string, sid: string, jti: string): RevocationKey {
-    const key = new Uint32Array(6);
+    const key = new Int32Array(6);
     const h = this.h;
     hashId(sub, h);
     key[0] = h[0]!;
@@ -172,11 +171,11 @@ export class RevocationList implements RevocationCheck {
   checkKey(key: RevocationKey, iatMs: number): RevocationReason | null {
     if (iatMs < this.globalCutoff) return 'global';
     const us = this.userSessions;
-    if (us.size > 0 && iatMs < us.get(key[0]!, key[1]!)) return 'user';
-    if (this.sessions.size > 0 && this.sessions.get(key[2]!, key[3]!) !== NONE) return 'session';
-    if (this.tokens.size > 0 && this.tokens.get(key[4]!, key[5]!) !== NONE) return 'token';
+    if (us.size > 0 && us.isBefore(key[0]!, key[1]!, iatMs)) return 'user';
+    if (this.sessions.size > 0 && this.sessions.has(key[2]!, key[3]!)) return 'session';
+    if (this.tokens.size > 0 && this.tokens.has(key[4]!, key[5]!)) return 'token';
     const ut = this.userTokens;
-    if (ut.size > 0 && iatMs < ut.get(key[0]!, key[1]!)) return 'claims';
+    if (ut.size > 0 && ut.isBefore(key[0]!, key[1]!, iatMs)) return 'claims';
     return null;
   }
 
@@ -195,7 +194,7 @@ export class RevocationList implements RevocationCheck {
   isSessionRevoked(sid: string): boolean {
     const h = this.h;
     hashId(sid, h);
-    return this.sessions.get(h[0]!, h[1]!) !== Number.NEGATIVE_INFINITY;
+    return this.sessions.has(h[0]!, h[1]!);
   }
 
   /** Applies one event; true if the state changed (an expired or older event changes nothing). */
@@ -246,7 +245,8 @@ export class RevocationList implements RevocationCheck {
     const triples = (table: IdTable): number[] => {
       const out: number[] = [];
       table.forEach((hi, lo, value) => {
-        out.push(hi, lo, value);
+        // Lanes as unsigned numbers in the snapshot; the table reads either form.
+        out.push(hi >>> 0, lo >>> 0, value);
       });
       return out;
     };

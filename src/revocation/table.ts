@@ -1,6 +1,6 @@
 /**
  * An open-addressing hash table (linear probing) from a 64-bit id hash to a time in ms,
- * in one Uint32Array of [hashHi, hashLo, value] triples: 12 bytes a slot, ~25 bytes a live
+ * in one Int32Array of [hashHi, hashLo, value] triples: 12 bytes a slot, ~25 bytes a live
  * entry at a load of 0.375–0.75. A plain Map<string, number> costs ~69 bytes an entry
  * before counting the key strings' own lifetime; this keeps no string at all.
  *
@@ -11,10 +11,14 @@
  *
  * Entries leave only through `sweep`/growth, which rebuild the table without the dead ones
  * (and shrink it when it has emptied), so there are no tombstones.
+ *
+ * Everything on the probe path is a 32-bit integer (lanes as signed int32, booleans out):
+ * V8 keeps those unboxed, so a lookup allocates nothing even when it is not inlined.
  */
 
 const SLOT = 3;
-const OVERFLOW = 0xffffffff;
+/** The value slot of an entry whose value lives in the overflow Map (0xffffffff as int32). */
+const OVERFLOW = -1;
 const MAX_REL = 0xfffffffe;
 const HALF_RANGE = 2 ** 31;
 const MIN_CAPACITY = 16;
@@ -33,7 +37,7 @@ function overflowKey(hi: number, lo: number): string {
 }
 
 export class IdTable {
-  private slots: Uint32Array;
+  private slots: Int32Array;
   private mask: number;
   private count = 0;
   private base: number;
@@ -43,7 +47,7 @@ export class IdTable {
   private minValue = Number.POSITIVE_INFINITY;
 
   constructor(now: number, capacity = MIN_CAPACITY) {
-    this.slots = new Uint32Array(capacity * SLOT);
+    this.slots = new Int32Array(capacity * SLOT);
     this.mask = capacity - 1;
     this.base = Math.floor(now) - HALF_RANGE;
   }
@@ -62,14 +66,10 @@ export class IdTable {
   }
 
   /**
-   * The stored value (ms), or -Infinity when absent. The hot path: no allocation, and one
-   * load per probe on a miss. Keys are two 32-bit lanes; the high lane is never 0 (that
-   * marks an empty slot).
+   * The slot index (times SLOT) of (hi, lo), or -1. The hot path: one load per probe on a
+   * miss. Keys are two int32 lanes; the high lane is never 0 (that marks an empty slot).
    */
-  get(hiLane: number, loLane: number): number {
-    // Lanes compare as the unsigned values the Uint32Array holds.
-    const hi = hiLane >>> 0;
-    const lo = loLane >>> 0;
+  private slotOf(hi: number, lo: number): number {
     const s = this.slots;
     const mask = this.mask;
     let i = lo & mask;
@@ -77,15 +77,35 @@ export class IdTable {
       const j = i * SLOT;
       const khi = s[j]!;
       if (khi === hi) {
-        if (s[j + 1] === lo) {
-          const rel = s[j + 2]!;
-          return rel === OVERFLOW ? this.overflow.get(overflowKey(hi, lo))! : this.base + rel;
-        }
+        if (s[j + 1] === lo) return j;
       } else if (khi === 0) {
-        return Number.NEGATIVE_INFINITY;
+        return -1;
       }
       i = (i + 1) & mask;
     }
+  }
+
+  has(hiLane: number, loLane: number): boolean {
+    return this.slotOf(hiLane | 0, loLane | 0) >= 0;
+  }
+
+  /** Whether (hi, lo) is present with a value above `t`, i.e. `t < value`. */
+  isBefore(hiLane: number, loLane: number, t: number): boolean {
+    const hi = hiLane | 0;
+    const lo = loLane | 0;
+    const j = this.slotOf(hi, lo);
+    if (j < 0) return false;
+    const rel = this.slots[j + 2]!;
+    if (rel === OVERFLOW) return t < this.overflow.get(overflowKey(hi, lo))!;
+    return t - this.base < rel >>> 0;
+  }
+
+  /** The stored value (ms), or -Infinity when absent. */
+  get(hiLane: number, loLane: number): number {
+    const hi = hiLane | 0;
+    const lo = loLane | 0;
+    const j = this.slotOf(hi, lo);
+    return j < 0 ? Number.NEGATIVE_INFINITY : this.read(j, hi, lo);
   }
 
   /**
@@ -99,8 +119,8 @@ export class IdTable {
     deadAtOrBelow: number,
     now: number,
   ): boolean {
-    const hi = hiLane >>> 0;
-    const lo = loLane >>> 0;
+    const hi = hiLane | 0;
+    const lo = loLane | 0;
     const v = Math.ceil(value);
     let j = this.find(hi, lo);
     if (this.slots[j] !== 0) {
@@ -165,7 +185,7 @@ export class IdTable {
 
   private read(j: number, hi: number, lo: number): number {
     const rel = this.slots[j + 2]!;
-    return rel === OVERFLOW ? this.overflow.get(overflowKey(hi, lo))! : this.base + rel;
+    return rel === OVERFLOW ? this.overflow.get(overflowKey(hi, lo))! : this.base + (rel >>> 0);
   }
 
   private write(j: number, hi: number, lo: number, v: number, now: number, dead: number): void {
@@ -191,7 +211,7 @@ export class IdTable {
     const old = this.slots;
     const oldBase = this.base;
     const oldOverflow = this.overflow.size === 0 ? undefined : new Map(this.overflow);
-    this.slots = new Uint32Array(next * SLOT);
+    this.slots = new Int32Array(next * SLOT);
     this.mask = next - 1;
     this.count = 0;
     this.base = Math.floor(now) - HALF_RANGE;
@@ -202,7 +222,8 @@ export class IdTable {
       if (hi === 0) continue;
       const lo = old[k + 1]!;
       const rel = old[k + 2]!;
-      const value = rel === OVERFLOW ? oldOverflow!.get(overflowKey(hi, lo))! : oldBase + rel;
+      const value =
+        rel === OVERFLOW ? oldOverflow!.get(overflowKey(hi, lo))! : oldBase + (rel >>> 0);
       if (value <= deadAtOrBelow) continue;
       const j = this.find(hi, lo);
       this.slots[j] = hi;
@@ -219,7 +240,7 @@ export class IdTable {
     const rel = value - this.base;
     if (rel >= 0 && rel <= MAX_REL) {
       if (this.slots[j + 2] === OVERFLOW) this.overflow.delete(overflowKey(hi, lo));
-      this.slots[j + 2] = rel;
+      this.slots[j + 2] = rel | 0;
       return true;
     }
     this.slots[j + 2] = OVERFLOW;

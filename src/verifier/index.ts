@@ -20,7 +20,11 @@ export interface VerifierOptions {
   maxStaleness?: number;
   /** Accept tokens even when the revocation state is stale. An explicit, risky choice. */
   failOpen?: boolean;
-  /** The longest access-token lifetime of the auth servers (s); default 900. */
+  /**
+   * The longest access-token lifetime of the auth servers (s); default 900. Revocations are
+   * forgotten this long (plus skew) after they were made, so a token that claims to live
+   * longer is refused: it could outlive the entry that revokes it.
+   */
   maxTokenLifetime?: number;
   /** Leeway on exp, nbf and iat (s); default 30. */
   clockSkew?: number;
@@ -64,11 +68,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   if (typeof options.issuer !== 'string' || options.issuer === '') {
     throw new TypeError('createVerifier: issuer is required');
   }
-  const list = new RevocationList({
-    clock,
-    maxTokenLifetime: options.maxTokenLifetime ?? 900,
-    clockSkew,
-  });
+  const maxTokenLifetime = options.maxTokenLifetime ?? 900;
+  const list = new RevocationList({ clock, maxTokenLifetime, clockSkew });
   let inner: AccessTokenVerifier | undefined;
   let closed = false;
   let starting: Promise<void> | undefined;
@@ -136,7 +137,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
           'Revocation state is not current; try again shortly.',
         );
       }
-      return current.verify(token);
+      const claims = current.verify(token);
+      if (claims.exp - claims.iat > maxTokenLifetime) {
+        throw new AuthError(
+          'TOKEN_CLAIM_INVALID',
+          'Token lifetime exceeds what this verifier tracks.',
+        );
+      }
+      return claims;
     },
     ready() {
       if (closed) return Promise.reject(new Error('createVerifier: closed'));

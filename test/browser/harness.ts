@@ -40,19 +40,15 @@ export function launchBrowser(): Promise<Browser> {
 
 export interface Server {
   url: string;
+  /** Stops the server and starts it again on the same port and database (a network outage). */
+  restart(downMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Starts `notbefore serve` on a free port and resolves the URL it prints. */
+/** Starts `notbefore serve` on a free port, on a fresh SQLite file, and resolves its URL. */
 export async function startServer(options: { accessTokenTtl?: number } = {}): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'notbefore-browser-'));
-  const args = [
-    '--import',
-    'tsx',
-    join(ROOT, 'src/cli/main.ts'),
-    'serve',
-    '--port',
-    '0',
+  const flags = [
     '--db',
     `sqlite:${join(dir, 'auth.db')}`,
     '--admin-email',
@@ -65,19 +61,36 @@ export async function startServer(options: { accessTokenTtl?: number } = {}): Pr
       ? []
       : ['--access-token-ttl', String(options.accessTokenTtl)]),
   ];
+  let running = await spawnServer([...flags, '--port', '0']);
+  const url = running.url;
+  return {
+    url,
+    async restart(downMs) {
+      await stop(running.child);
+      await new Promise((done) => setTimeout(done, downMs));
+      running = await spawnServer([...flags, '--port', new URL(url).port]);
+    },
+    async close() {
+      await stop(running.child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function spawnServer(flags: string[]): Promise<{ url: string; child: ChildProcess }> {
+  const args = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', ...flags];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise<string>((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`server did not start:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const found = /https?:\/\/[^\s"]+/.exec(output);
       if (found) {
         clearTimeout(timer);
         done(found[0]);
       }
-    };
-    child.stdout?.on('data', onData);
+    });
     child.stderr?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
     });
@@ -86,13 +99,7 @@ export async function startServer(options: { accessTokenTtl?: number } = {}): Pr
       fail(new Error(`server exited with ${code}:\n${output}`));
     });
   });
-  return {
-    url,
-    async close() {
-      await stop(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { url, child };
 }
 
 async function stop(child: ChildProcess): Promise<void> {

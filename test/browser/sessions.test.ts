@@ -244,7 +244,7 @@ describe('devices', () => {
       await submitCredentials(admin, 'signup', ADMIN_EMAIL);
       await admin.waitForSelector('#admin:not([hidden])');
 
-      const email = uniqueEmail('roles');
+      const email = 'ada.lovelace@example.com'; // this server's only Ada: the README's picture
       const laptop = await device({ userAgent: MAC });
       const user = await openPage(laptop, server.url);
       await submitCredentials(user, 'signup', email);

@@ -101,7 +101,14 @@ describe('notbefore CLI', () => {
       });
       const cookies = cookie.headers.getSetCookie();
 
+      // An open event stream must not hold the shutdown up.
+      const events = await fetch(`${url}/auth/events`, {
+        headers: { authorization: `Bearer ${tokens.accessToken}` },
+      });
+      expect(events.status).toBe(200);
+      const streamEnded = events.text();
       server.child.kill('SIGTERM');
+      await streamEnded;
       expect(await server.exited).toBe(0);
       const logs = server.out();
       expect(logs).toContain('"statusCode":200');

@@ -26,6 +26,12 @@ const verifier = createVerifier({
 await verifier.ready();
 
 const server = createServer((request, response) => {
+  if (request.url === '/feed') {
+    // XADD → read delay of the last event, from the Redis entry id (same host, one clock).
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(feed.stats()));
+    return;
+  }
   const header = request.headers.authorization ?? '';
   const token = header.startsWith('Bearer ') ? header.slice(7) : '';
   let status = 200;

@@ -22,14 +22,15 @@ const ROUTES = [
 /** Habit 3: hostile input anywhere in a request yields a 4xx with a code, never a 500. */
 describe('fuzz: no input makes a 500', () => {
   let auth: Auth;
+  let closeAuth: () => Promise<void>;
   let server: TestServer;
   beforeAll(async () => {
-    ({ auth } = await makeAuth());
+    ({ auth, close: closeAuth } = await makeAuth());
     server = await makeHono(auth, { rateLimit: 0 });
   });
   afterAll(async () => {
     await server.close();
-    await auth.close();
+    await closeAuth();
   });
 
   it('arbitrary bodies, cookies, Authorization and CSRF headers', async () => {

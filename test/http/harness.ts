@@ -2,6 +2,7 @@ import { type ManualClock, manualClock } from '../../src/clock.js';
 import type { HttpOptions } from '../../src/http/core.js';
 import { createAuth } from '../../src/sessions/auth.js';
 import type { Auth, AuthOptions } from '../../src/sessions/types.js';
+import type { Store } from '../../src/stores/port.js';
 import { sqliteStore } from '../../src/stores/sqlite.js';
 
 export type ServerOptions = Omit<HttpOptions, 'auth'>;
@@ -46,20 +47,31 @@ export async function fromResponse(res: Response): Promise<TestResponse> {
 export const PASSWORD = 'correct horse battery staple';
 export const ADMIN = 'admin@example.com';
 
-/** A real auth on in-memory SQLite with cheap argon2 parameters and a manual clock. */
+export type MakeStore = () => Store;
+
+/** A real auth (in-memory SQLite unless a store is given), cheap argon2, a manual clock. */
 export async function makeAuth(
   extra: AuthOptions = {},
-): Promise<{ auth: Auth; clock: ManualClock }> {
+  makeStore: MakeStore = () => sqliteStore(':memory:'),
+): Promise<{ auth: Auth; clock: ManualClock; close(): Promise<void> }> {
   const clock = manualClock(Date.now());
+  const store = makeStore();
   const auth = createAuth({
-    store: sqliteStore(':memory:'),
+    store,
     clock,
     adminEmails: [ADMIN],
     password: { memoryCost: 1024, timeCost: 1, parallelism: 1, allowWeakHash: true },
     ...extra,
   });
   await auth.ready();
-  return { auth, clock };
+  return {
+    auth,
+    clock,
+    async close() {
+      await auth.close();
+      await store.close();
+    },
+  };
 }
 
 /** Cookies as a browser keeps them (paths ignored: every auth route is under /auth). */

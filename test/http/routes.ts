@@ -10,6 +10,7 @@ import {
   browser,
   Jar,
   type MakeServer,
+  type MakeStore,
   makeAuth,
   PASSWORD,
   readStream,
@@ -30,10 +31,11 @@ const cookieNamed = (cookies: string[], name: string): string | undefined =>
  * The route suite, written once and run against every adapter. `make` builds the adapter
  * under test around a real createAuth on in-memory SQLite.
  */
-export function describeRoutes(name: string, make: MakeServer): void {
+export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeStore): void {
   describe(`routes: ${name}`, () => {
     let auth: Auth;
     let clock: ManualClock;
+    let closeAuth: () => Promise<void>;
     let server: TestServer;
     const extra: TestServer[] = [];
 
@@ -44,13 +46,13 @@ export function describeRoutes(name: string, make: MakeServer): void {
     };
 
     beforeEach(async () => {
-      ({ auth, clock } = await makeAuth());
+      ({ auth, clock, close: closeAuth } = await makeAuth({}, makeStore));
       server = await start();
     });
 
     afterEach(async () => {
       for (const s of extra.splice(0)) await s.close();
-      await auth.close();
+      await closeAuth();
     });
 
     const signupApi = async (email = 'ann@example.com') => {
@@ -635,6 +637,7 @@ export function describeRoutes(name: string, make: MakeServer): void {
             expect(res.headers.get('referrer-policy')).toBe('no-referrer');
             expect(res.headers.get('cross-origin-resource-policy')).toBe('same-origin');
             expect(res.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+            expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
           }
         }
       });
@@ -836,7 +839,7 @@ export function describeRoutes(name: string, make: MakeServer): void {
       });
 
       it('closes the stream when its access token expires', async () => {
-        const short = await makeAuth({ accessTokenTtl: 1 });
+        const short = await makeAuth({ accessTokenTtl: 1 }, makeStore);
         try {
           const s = await make(short.auth, { rateLimit: 0, clock: short.clock });
           extra.push(s);
@@ -849,7 +852,7 @@ export function describeRoutes(name: string, make: MakeServer): void {
           );
           expect(Date.now() - started).toBeLessThan(3000);
         } finally {
-          await short.auth.close();
+          await short.close();
         }
       });
     });

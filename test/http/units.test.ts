@@ -190,7 +190,10 @@ describe('event hub', () => {
   const setup = () => {
     let emit: (event: RevocationEvent) => void = () => {};
     const auth = {
-      onRevocation: (l: (e: RevocationEvent) => void) => ((emit = l), () => {}),
+      onRevocation: (l: (e: RevocationEvent) => void) => {
+        emit = l;
+        return () => {};
+      },
     } as unknown as Auth;
     const clock = manualClock(0);
     const hub = createEventHub(auth, clock);

@@ -63,7 +63,13 @@ describe('IdTable against a reference Map', () => {
               expect(table.sweep(o.below, now)).toBe(expected);
             } else {
               const [hi, lo] = lanes(o.key);
-              expect(table.get(hi, lo)).toBe(model.get(o.key) ?? Number.NEGATIVE_INFINITY);
+              const expected = model.get(o.key);
+              expect(table.get(hi, lo)).toBe(expected ?? Number.NEGATIVE_INFINITY);
+              expect(table.has(hi, lo)).toBe(expected !== undefined);
+              // isBefore is the strict `t < value` the list's cutoffs rely on.
+              const t = expected ?? NOW;
+              expect(table.isBefore(hi, lo, t)).toBe(false);
+              expect(table.isBefore(hi, lo, t - 1)).toBe(expected !== undefined);
             }
             expect(table.size).toBe(model.size);
           }
@@ -113,7 +119,7 @@ describe('IdTable against a reference Map', () => {
 
   it('holds a live entry in at most 32 bytes at every size', () => {
     const table = new IdTable(NOW);
-    const out = new Uint32Array(2);
+    const out = new Int32Array(2);
     for (let i = 1; i <= 300_000; i++) {
       hashId(`id-${i}`, out);
       table.raise(out[0]!, out[1]!, NOW, Number.NEGATIVE_INFINITY, NOW);
@@ -124,7 +130,7 @@ describe('IdTable against a reference Map', () => {
 
 describe('hashId', () => {
   it('is deterministic, never a zero high lane, and spreads 200,000 random ids without a collision', () => {
-    const out = new Uint32Array(2);
+    const out = new Int32Array(2);
     const ids = new Set<string>();
     const seen = new Set<string>();
     const low = new Uint32Array(1024);
@@ -151,7 +157,7 @@ describe('hashId', () => {
   });
 
   it('separates near-identical ids (one char, one position, prefixes, non-ASCII)', () => {
-    const out = new Uint32Array(2);
+    const out = new Int32Array(2);
     const ids = new Set<string>();
     const hashes = new Set<string>();
     const base = 'user-0123456789abcdef';

@@ -162,19 +162,20 @@ function hasDuplicateReference(text: string): boolean {
 }
 
 describe('JSON guard', () => {
-  const keyName = fc.constantFrom('a', 'b', 'sub', 's\\u0075b', 'x', '\\u0061');
+  const keyName = fc.constantFrom('a', 'b', 'sub', 's\\u0075b', 'x', '\\u0061', ':a', '', 'a b');
+  const ws = fc.constantFrom('', '', '', ' ', '\n', '\t ');
   const jsonObjectText: fc.Arbitrary<string> = fc.letrec((tie) => ({
     value: fc.oneof(
       { depthSize: 'small' },
-      fc.constantFrom('1', 'true', 'null', '"v"', '2.5e3'),
+      fc.constantFrom('1', 'true', 'null', '"v"', '2.5e3', '":"', '":a:"', '"x y"', '"\\":"'),
       tie('object') as fc.Arbitrary<string>,
       fc
         .array(tie('value') as fc.Arbitrary<string>, { maxLength: 3 })
         .map((items) => `[${items.join(',')}]`),
     ),
     object: fc
-      .array(fc.tuple(keyName, tie('value') as fc.Arbitrary<string>), { maxLength: 4 })
-      .map((members) => `{${members.map(([k, v]) => `"${k}":${v}`).join(',')}}`),
+      .array(fc.tuple(keyName, ws, ws, tie('value') as fc.Arbitrary<string>), { maxLength: 4 })
+      .map((members) => `{${members.map(([k, a, b, v]) => `"${k}"${a}:${b}${v}`).join(',')}}`),
   })).object;
 
   it('plain objects round-trip through the guard', () => {

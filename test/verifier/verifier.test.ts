@@ -191,6 +191,15 @@ describe('createVerifier', () => {
     expect(codeOf(() => verifier.verify(sign()))).toBe('REVOCATION_STATE_STALE');
   });
 
+  it('refuses a token that lives longer than the revocations it tracks', async () => {
+    const verifier = open({ feed: memoryFeed({ clock }), maxTokenLifetime: 600 });
+    await verifier.ready();
+    expect(codeOf(() => verifier.verify(sign()))).toBe('TOKEN_CLAIM_INVALID');
+    const short = createSigner({ keyring, issuer, audience, ttl: 600, clock });
+    const token = short.sign({ sub: 'u', sid: 's', roles: [], authTime: clock.now() }).token;
+    expect(verifier.verify(token).sub).toBe('u');
+  });
+
   it('refuses a missing issuer at construction', () => {
     expect(() =>
       createVerifier({ jwks: keyring.toPublicJwks(), feed: memoryFeed(), issuer: '', audience }),

@@ -1,0 +1,37 @@
+export type { Clock, ManualClock } from './clock.js';
+export { manualClock, systemClock } from './clock.js';
+export type { AuthErrorCode, AuthErrorOptions, RevocationReason } from './errors.js';
+export { AuthError, ERROR_STATUS, isAuthError } from './errors.js';
+export { memoryFeed } from './feeds/memory.js';
+export type { FeedHandlers, RevocationFeed } from './feeds/port.js';
+export type { RevocationCheck } from './revocation/check.js';
+export type {
+  RevocationEvent,
+  RevocationKind,
+  SessionRevocationCause,
+  UserRevocationCause,
+} from './revocation/events.js';
+export type {
+  RevocationListOptions,
+  RevocationSnapshot,
+  RevocationStats,
+} from './revocation/list.js';
+export { RevocationList } from './revocation/list.js';
+export { createAuth } from './sessions/auth.js';
+export { AUTH_DEFAULTS } from './sessions/options.js';
+export type { ThrottlePolicy } from './sessions/throttle.js';
+export type {
+  Auth,
+  AuthOptions,
+  LoginInput,
+  PasswordPolicy,
+  ResolvedAuthOptions,
+  SessionInfo,
+  SignedIn,
+  StepUp,
+  User,
+} from './sessions/types.js';
+export type { Store } from './stores/port.js';
+export * from './tokens/index.js';
+export type { Verifier, VerifierOptions } from './verifier/index.js';
+export { createVerifier } from './verifier/index.js';
