@@ -37,12 +37,15 @@ const MESSAGES = {
   REVOCATION_STATE_STALE: 'The server cannot confirm revocations right now. Try again in a moment.',
 };
 
-function describeError(error) {
+/** A sentence for people; `context` overrides the wording where the place says more. */
+function describeError(error, context = {}) {
   if (error?.code === 'RATE_LIMITED') {
     return `Too many attempts. Try again in ${error.retryAfter ?? 60} seconds.`;
   }
-  return MESSAGES[error?.code] ?? error?.message ?? 'Something went wrong.';
+  return context[error?.code] ?? MESSAGES[error?.code] ?? error?.message ?? 'Something went wrong.';
 }
+
+const WRONG_PASSWORD = { INVALID_CREDENTIALS: 'That password is not right.' };
 
 const SIGNED_OUT_TEXT = {
   logout: 'You signed out.',
@@ -211,7 +214,10 @@ $('password-form').addEventListener('submit', async (event) => {
     log('password', 'Password changed. Every other session was ended.', 'good');
     loadSessions();
   } catch (error) {
-    showAlert($('pw-error'), describeError(error));
+    showAlert(
+      $('pw-error'),
+      describeError(error, { INVALID_CREDENTIALS: 'Your current password is not right.' }),
+    );
   } finally {
     $('pw-submit').disabled = false;
   }
@@ -254,7 +260,7 @@ async function withReauth(why, action) {
         await action(password);
         done(true);
       } catch (error) {
-        showAlert($('reauth-error'), describeError(error));
+        showAlert($('reauth-error'), describeError(error, WRONG_PASSWORD));
       } finally {
         $('reauth-submit').disabled = false;
       }
@@ -387,7 +393,7 @@ $('roles-form').addEventListener('submit', async (event) => {
   const roles = $('roles-value')
     .value.split(/[\s,]+/)
     .map((r) => r.trim())
-    .filter(Boolean);
+    .filter((role, i, all) => role && all.indexOf(role) === i);
   const result = $('roles-result');
   if (!userId) {
     showAlert(result, 'Enter the user ID (the user sees it on their page).');
@@ -400,7 +406,13 @@ $('roles-form').addEventListener('submit', async (event) => {
     showAlert(result, `${user.email} now has: ${list}.`, 'good');
     log('admin', `Set roles of ${user.email}: ${list}.`, 'info');
   } catch (error) {
-    showAlert(result, describeError(error));
+    showAlert(
+      result,
+      describeError(error, {
+        NOT_FOUND: 'No user has that ID.',
+        VALIDATION_FAILED: 'Check the user ID, and that roles use only letters, digits and - _ . :',
+      }),
+    );
   } finally {
     $('roles-submit').disabled = false;
   }

@@ -7,7 +7,9 @@ export function describeDevice(
 ): string {
   const pick = (pairs: [RegExp, string][]) => pairs.find(([re]) => re.test(ua))?.[1];
   const browser = pick([
-    [/Edg\//, 'Edge'],
+    [/Edg(e|A|iOS)?\//, 'Edge'],
+    [/CriOS\//, 'Chrome'],
+    [/FxiOS\//, 'Firefox'],
     [/OPR\//, 'Opera'],
     [/Firefox\//, 'Firefox'],
     [/Chrome\//, 'Chrome'],

@@ -388,20 +388,31 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       signOut('logout-all');
     },
     async changePassword(currentPassword, newPassword) {
+      const init = jsonInit('POST', { currentPassword, newPassword });
       // Under the refresh lock: the old refresh token dies here, and no tab may send it now.
-      await withLock(`${name}:refresh`, async () => {
-        const init = jsonInit('POST', { currentPassword, newPassword });
-        const answer = await readJson<SignInAnswer>(await api('/auth/password', init));
-        const exp = typeof answer.expiresAt === 'number' ? answer.expiresAt : expiresAt;
-        passwordAt = Date.now();
-        adopt(exp, newStamp(), 'password', false, answer.user);
-        publish(exp, { t: 'ref', expiresAt: exp ?? 0, stamp, cause: 'password' });
-        await sleep(HOLD_MS);
-      });
+      // Locks do not nest, so a 401 is cured outside it and the change tried once more.
+      const attempt = () =>
+        withLock(`${name}:refresh`, async () => {
+          const res = await api('/auth/password', init, false);
+          if (res.status === 401) return res;
+          const answer = await readJson<SignInAnswer>(res);
+          const exp = typeof answer.expiresAt === 'number' ? answer.expiresAt : expiresAt;
+          passwordAt = Date.now();
+          adopt(exp, newStamp(), 'password', false, answer.user);
+          publish(exp, { t: 'ref', expiresAt: exp ?? 0, stamp, cause: 'password' });
+          await sleep(HOLD_MS);
+          return null;
+        });
+      const seen = stamp;
+      let refused = await attempt();
+      if (refused && REFRESHABLE.includes((await toError(refused)).code)) {
+        if (await refreshFor('retry', seen)) refused = await attempt();
+      }
+      if (refused) throw await toError(refused);
     },
     async me() {
       const me = await readJson<MeAnswer>(await api('/auth/me'));
-      if (user) user = me.user;
+      updateUser(me.user);
       return me;
     },
     async sessions() {

@@ -29,7 +29,7 @@ async function withLease<T>(name: string, fn: () => Promise<T>): Promise<T> {
     if (!cur || cur.until < Date.now()) {
       // A lease outlives a crashed tab by at most 15 s.
       store.setItem(key, JSON.stringify({ id: me, until: Date.now() + 15_000 }));
-      await sleep(40);
+      await sleep(100);
       if (holder()?.id === me) break;
     }
     await sleep(50 + Math.random() * 100);

@@ -42,7 +42,9 @@ export function createStream(url: string, handlers: StreamHandlers): Stream {
       } catch {
         ok = true; // Offline or a 5xx: keep trying.
       }
-      if (ok && wanted) open();
+      if (!wanted) return; // the session ended meanwhile
+      if (ok) open();
+      else reconnectLater();
     }, backoff);
     backoff = Math.min(backoff * 2, 30_000);
   };

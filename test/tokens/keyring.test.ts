@@ -229,3 +229,27 @@ describe('rotation and pruning (ASVS 11.1.1, 11.2.2)', () => {
     ).toThrow();
   });
 });
+
+describe('ROCA fingerprint (Wycheproof JWK tcId 7)', () => {
+  it('flags the Wycheproof ROCA modulus and passes freshly generated ones', async () => {
+    const { isRocaFingerprint } = await import('../../src/tokens/roca.js');
+    const { vector } = await import('./helpers.js');
+    type Group = {
+      private?: { keys: Jwk[] };
+      tests: { tcId: number; private?: { keys: Jwk[] } }[];
+    };
+    const file = vector<{ testGroups: Group[] }>('wycheproof/json_web_key_test.json');
+    const group = file.testGroups.find((g) => g.tests.some((t) => t.tcId === 7));
+    const test7 = group?.tests.find((t) => t.tcId === 7);
+    const keys = (test7?.private ?? group?.private)?.keys ?? [];
+    const n = Buffer.from(keys[0]?.n as string, 'base64url');
+    expect(isRocaFingerprint(BigInt(`0x${n.toString('hex')}`))).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      const jwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+        format: 'jwk',
+      });
+      const fresh = Buffer.from(jwk.n as string, 'base64url');
+      expect(isRocaFingerprint(BigInt(`0x${fresh.toString('hex')}`))).toBe(false);
+    }
+  });
+});
