@@ -4,6 +4,8 @@ export type { AuthErrorCode, AuthErrorOptions, RevocationReason } from './errors
 export { AuthError, ERROR_STATUS, isAuthError } from './errors.js';
 export { memoryFeed } from './feeds/memory.js';
 export type { FeedHandlers, RevocationFeed } from './feeds/port.js';
+export type { Metrics, MetricsOptions, MetricsSources } from './metrics.js';
+export { createMetrics, instrumentAuth } from './metrics.js';
 export type { RevocationCheck } from './revocation/check.js';
 export type {
   RevocationEvent,

@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 import { systemClock } from '../clock.js';
 import type { RevocationFeed } from '../feeds/port.js';
 import { notbefore } from '../http/fastify.js';
+import { createMetrics, instrumentAuth } from '../metrics.js';
 import { createAuth } from '../sessions/auth.js';
+import { AUTH_DEFAULTS } from '../sessions/options.js';
 import type { Auth } from '../sessions/types.js';
 import type { Store } from '../stores/port.js';
 import { Keyring } from '../tokens/keyring.js';
@@ -100,7 +102,11 @@ async function openFeed(config: ServeConfig, logger: Logger): Promise<Revocation
       'Redis over plain redis:// to a non-loopback host: use rediss:// and ACLs (ASVS 13.2.1)',
     );
   }
-  return redisFeed(url, { onError: (error) => logger.warn({ err: error }, 'redis feed error') });
+  return redisFeed(url, {
+    // The stream must hold the whole live window, so verify-only services can load it.
+    retention: (config.accessTokenTtl ?? AUTH_DEFAULTS.accessTokenTtl) + AUTH_DEFAULTS.clockSkew,
+    onError: (error) => logger.warn({ err: error }, 'redis feed error'),
+  });
 }
 
 /** Builds the reference server (Fastify + the notbefore plugin) and starts listening. */
@@ -137,21 +143,26 @@ export async function serve(config: ServeConfig, logger: Logger): Promise<Runnin
     } catch (error) {
       throw new StartupError(`cannot start: ${why(error)}`);
     }
-    const { maxStaleness, failOpen } = auth.options;
-    const liveFeed = feed;
+    const { failOpen } = auth.options;
+    const metrics = createMetrics(
+      {
+        revocations: { stats: () => auth!.revocationStatus().entries },
+        ...(feed === undefined ? {} : { feed }),
+      },
+      { processMetrics: true },
+    );
+    const instrumented = instrumentAuth(auth, metrics);
     const fastify = Fastify({ loggerInstance: logger, return503OnClosing: true });
     app = fastify;
     await fastify.register(notbefore, {
-      auth,
+      auth: instrumented,
       csrfSecret,
+      metrics,
       trustProxy: config.trustProxy,
       rateLimit: config.rateLimit,
       webRoot: fileURLToPath(new URL('../../web', import.meta.url)),
       onError: (error) => logger.error({ err: error }, 'unexpected error'),
-      health: () =>
-        failOpen ||
-        liveFeed === undefined ||
-        systemClock.now() - liveFeed.confirmedAt() <= maxStaleness * 1000,
+      health: () => failOpen || instrumented.revocationStatus().current,
     });
     let address: string;
     try {

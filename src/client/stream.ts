@@ -9,6 +9,11 @@ export interface StreamHandlers {
   onEvent(type: string, data: unknown): void;
   /** Resolves true when the session is still good and the stream should reopen. */
   recover(): Promise<boolean>;
+  /**
+   * The stream is open. An event sent while it was connecting is lost, so the owner checks
+   * the session once now.
+   */
+  opened(): void;
 }
 
 export const STREAM_EVENTS = ['session-revoked', 'credential-change', 'token-claims-change'];
@@ -67,6 +72,7 @@ export function createStream(url: string, handlers: StreamHandlers): Stream {
     source = es;
     es.onopen = () => {
       backoff = 1_000;
+      handlers.opened();
     };
     es.onerror = () => {
       // readyState 2 (CLOSED): the server answered with an error, the browser gives up.

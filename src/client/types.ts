@@ -45,3 +45,45 @@ export interface AuthClientEvents {
 }
 
 export type AuthClientEventName = keyof AuthClientEvents;
+
+export interface AuthClientOptions {
+  /** Where the auth routes live; '' (the default) is this origin. */
+  baseUrl?: string;
+  /** Open `/auth/events` while signed in (default true). */
+  events?: boolean;
+  /** Names the BroadcastChannel, the Web Lock and the localStorage keys (default 'notbefore'). */
+  channel?: string;
+  /** The readable CSRF cookie (default '__Host-nb_csrf'). */
+  csrfCookie?: string;
+}
+
+export interface AuthClient {
+  readonly user: ClientUser | null;
+  readonly signedIn: boolean;
+  /** When the access token expires (ms since epoch), as the server said; null when unknown. */
+  readonly expiresAt: number | null;
+  on<K extends AuthClientEventName>(
+    type: K,
+    listener: (detail: AuthClientEvents[K]) => void,
+  ): () => void;
+  /** Restores the session this browser already has; resolves the user or null. */
+  start(): Promise<ClientUser | null>;
+  /** `device` names this browser in the sessions list (default: "Chrome on macOS", say). */
+  signup(input: { email: string; password: string; device?: string }): Promise<ClientUser>;
+  login(input: { email: string; password: string; device?: string }): Promise<ClientUser>;
+  logout(): Promise<void>;
+  /** Ends every session of the user; may need the password (REAUTHENTICATION_REQUIRED). */
+  logoutAll(password?: string): Promise<void>;
+  changePassword(currentPassword: string, newPassword: string): Promise<void>;
+  me(): Promise<MeAnswer>;
+  sessions(): Promise<ClientSession[]>;
+  /** Ends one of the user's sessions; another device's may need the password. */
+  endSession(sid: string, password?: string): Promise<void>;
+  /** Admin only. */
+  setRoles(userId: string, roles: string[]): Promise<ClientUser>;
+  /** Refreshes now (coordinated across tabs); resolves false when the session is gone. */
+  refresh(): Promise<boolean>;
+  /** `fetch` with the cookies, the CSRF header, and one refresh-and-retry on an expired token. */
+  fetch(input: string | URL, init?: RequestInit): Promise<Response>;
+  close(): void;
+}

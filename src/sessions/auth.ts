@@ -35,6 +35,8 @@ import {
 export const KEYS_SECRET = 'signing-keys';
 export const REFRESH_SECRET = 'refresh-successor';
 const PURGE_EVERY_MS = 3_600_000;
+/** How often the store's revocation log is read besides the feed (at most). */
+const CATCH_UP_EVERY_MS = 1000;
 const KEY_RELOAD_MS = 5_000;
 /** Ended sessions and old log entries are kept this long for audit before purging (s). */
 const MIN_RETENTION_S = 86_400;
@@ -78,12 +80,16 @@ export function createAuth(options: AuthOptions = {}): Auth {
     maxTokenLifetime: resolved.accessTokenTtl,
     clockSkew: resolved.clockSkew,
   });
+  const maxStalenessMs = resolved.maxStaleness * 1000;
+  /** The feed and the store's log each confirm the list is current; the later counts. */
+  const confirmedAt = (): number => Math.max(feed.confirmedAt(), pipeline.storeConfirmedAt());
   const adminEmails = new Set(resolved.adminEmails.map((e) => normaliseEmail(e)));
   const isBreached = options.isBreached;
 
   let live: Live | undefined;
   let starting: Promise<void> | undefined;
   let purgeTimer: NodeJS.Timeout | undefined;
+  let catchUpTimer: NodeJS.Timeout | undefined;
   let closed = false;
 
   const db = (): Store => {
@@ -179,6 +185,16 @@ export function createAuth(options: AuthOptions = {}): Auth {
       purge().catch(() => {});
     }, PURGE_EVERY_MS);
     purgeTimer.unref();
+    // The feed is the fast path; this read of the store's log is the safety net that keeps
+    // the instance current (and `verify` answering) while the feed is down, and that
+    // delivers a revocation whose publisher could not reach the feed.
+    catchUpTimer = setInterval(
+      () => {
+        pipeline.catchUp().catch(() => {});
+      },
+      Math.min(CATCH_UP_EVERY_MS, (resolved.maxStaleness * 1000) / 3),
+    );
+    catchUpTimer.unref();
     live = build(keyring, refreshSecret, stored);
   };
 
@@ -395,7 +411,7 @@ export function createAuth(options: AuthOptions = {}): Auth {
 
     verify(accessToken): AccessTokenClaims {
       const state = current();
-      if (!resolved.failOpen && clock.now() - feed.confirmedAt() > resolved.maxStaleness * 1000)
+      if (!resolved.failOpen && clock.now() - confirmedAt() > maxStalenessMs)
         throw new AuthError(
           'REVOCATION_STATE_STALE',
           'Revocation state is not current; try again shortly.',
@@ -620,6 +636,7 @@ export function createAuth(options: AuthOptions = {}): Auth {
       if (closed) return;
       closed = true;
       if (purgeTimer !== undefined) clearInterval(purgeTimer);
+      if (catchUpTimer !== undefined) clearInterval(catchUpTimer);
       await starting?.catch(() => {});
       pipeline.close();
       if (ownsFeed) await feed.close();
@@ -628,6 +645,15 @@ export function createAuth(options: AuthOptions = {}): Auth {
 
     onRevocation(listener) {
       return pipeline.onRevocation(listener);
+    },
+
+    revocationStatus() {
+      const at = confirmedAt();
+      return {
+        current: live !== undefined && clock.now() - at <= maxStalenessMs,
+        confirmedAt: at,
+        entries: list.stats(),
+      };
     },
   };
   return auth;

@@ -19,6 +19,14 @@ export interface RevocationPipeline {
   attach(): void;
   /** Applies every live entry of the store (start-up, and after a lost feed). */
   reload(): Promise<void>;
+  /**
+   * Reads the store's log past the last entry seen and applies it: the path by which an
+   * instance stays current when the feed is down, or when the instance that revoked could
+   * not publish. Resolves to the number of entries applied.
+   */
+  catchUp(): Promise<number>;
+  /** When the last catch-up began that read the log to its end (ms), or -Infinity. */
+  storeConfirmedAt(): number;
   onRevocation(listener: RevocationListener): () => void;
   close(): void;
 }
@@ -34,6 +42,8 @@ export interface PipelineOptions {
 }
 
 const RETRY_MS = 1000;
+/** Log entries read per catch-up query; a full page means "not at the end yet". */
+const CATCH_UP_PAGE = 1000;
 
 export function revocationPipeline(options: PipelineOptions): RevocationPipeline {
   const { store, feed, list } = options;
@@ -42,6 +52,10 @@ export function revocationPipeline(options: PipelineOptions): RevocationPipeline
   let retryTimer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
   let closed = false;
+  /** The highest log seq this instance is known to have applied. */
+  let lastSeq = 0;
+  let confirmedAt = Number.NEGATIVE_INFINITY;
+  let catchingUp: Promise<number> | undefined;
 
   const notify = (event: RevocationEvent) => {
     for (const listener of [...listeners]) {
@@ -72,8 +86,33 @@ export function revocationPipeline(options: PipelineOptions): RevocationPipeline
   };
 
   const reload = async () => {
-    const live = await store.liveRevocations(options.now(), options.windowMs);
+    // The seq is read before the live window, so an entry committed in between is read
+    // again by the next catch-up (harmless: applying is idempotent) rather than skipped.
+    const startedAt = options.now();
+    const seq = await store.latestRevocationSeq();
+    const live = await store.liveRevocations(startedAt, options.windowMs);
     for (const { event } of live) if (list.apply(event)) notify(event);
+    lastSeq = Math.max(lastSeq, seq);
+    confirmedAt = Math.max(confirmedAt, startedAt);
+  };
+
+  const readLog = async (): Promise<number> => {
+    let applied = 0;
+    for (;;) {
+      // Everything committed before this moment has a seq below the log's end when we
+      // read it (the stores assign seq in commit order), so reaching the end confirms it.
+      const startedAt = options.now();
+      const page = await store.revocationsSince(lastSeq, CATCH_UP_PAGE);
+      for (const { seq, event } of page) {
+        if (list.apply(event)) notify(event);
+        lastSeq = Math.max(lastSeq, seq);
+        applied++;
+      }
+      if (page.length < CATCH_UP_PAGE) {
+        confirmedAt = Math.max(confirmedAt, startedAt);
+        return applied;
+      }
+    }
   };
 
   return {
@@ -101,6 +140,13 @@ export function revocationPipeline(options: PipelineOptions): RevocationPipeline
       });
     },
     reload,
+    catchUp() {
+      catchingUp ??= readLog().finally(() => {
+        catchingUp = undefined;
+      });
+      return catchingUp;
+    },
+    storeConfirmedAt: () => confirmedAt,
     onRevocation(listener) {
       listeners.add(listener);
       return () => {

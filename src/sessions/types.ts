@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { RevocationFeed } from '../feeds/port.js';
+import type { RevocationStats } from '../revocation/list.js';
 import type { Store } from '../stores/port.js';
 import type { AccessTokenClaims } from '../tokens/types.js';
 import type { ThrottlePolicy } from './throttle.js';
@@ -94,6 +95,12 @@ export interface Auth {
   rotateKeys(): Promise<void>;
   /** Re-reads the keys from the store (no-op when a keyring was passed in). */
   reloadKeys(): Promise<void>;
+  /**
+   * How current this instance's revocation list is (for health checks and metrics):
+   * `confirmedAt` is the later of the feed's and the store log's last confirmation (ms);
+   * `current` is false before `ready()` and past `maxStaleness`, whatever `failOpen` says.
+   */
+  revocationStatus(): { current: boolean; confirmedAt: number; entries: RevocationStats };
   /** Resolves once keys and the live revocations are loaded. */
   ready(): Promise<void>;
   close(): Promise<void>;

@@ -156,7 +156,9 @@ describe('devices', () => {
       const clickedAt = await userActionAt(mine, 'click', () => mine.click('#btn-logout-all'));
       await other.waitForSelector(signedOutView);
       timings.logoutAllOtherDeviceMs = (await loggedAt(other, 'signed-out')) - clickedAt;
-      expect(timings.logoutAllOtherDeviceMs).toBeLessThan(2_000);
+      expect(timings.logoutAllOtherDeviceMs, (await other.textContent('#log')) ?? '').toBeLessThan(
+        2_000,
+      );
       await expect(mine.isVisible(signedOutView)).resolves.toBe(true);
       await expect(other.textContent('#auth-error')).resolves.toContain('on every device');
       await expect(statusOfMe(other)).resolves.toBe(401);

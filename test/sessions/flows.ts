@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { memoryFeed } from '../../src/feeds/memory.js';
 import type { RevocationFeed } from '../../src/feeds/port.js';
 import type { RevocationEvent } from '../../src/revocation/events.js';
+import type { Store } from '../../src/stores/port.js';
 import { decodeAccess } from './decode.js';
 import {
   type Harness,
@@ -197,20 +198,56 @@ export function describeAuthFlows(name: string, makeStore: StoreFactory): void {
       await h.auth.revokeRefreshToken('garbage');
     });
 
-    it('7.4.1 past maxStaleness without a current feed, verify fails closed (or open when asked)', async () => {
+    it('7.4.1 past maxStaleness with neither the feed nor the store answering, verify fails closed (or open when asked)', async () => {
       let confirmed = h.clock.now();
       const base = memoryFeed({ clock: h.clock });
       const stuck: RevocationFeed = { ...base, confirmedAt: () => confirmed };
-      const closedAuth = await h.another({ feed: stuck, maxStaleness: 5 });
+      // The store's log is the second way to stay current: take it away too.
+      const logDown: Store = {
+        ...h.store,
+        revocationsSince: () => Promise.reject(new Error('store unreachable')),
+      };
+      const closedAuth = await h.another({ feed: stuck, store: logDown, maxStaleness: 5 });
       const s = await signedUp(closedAuth);
       h.clock.advance(5_000);
       expect(closedAuth.verify(s.accessToken).sub).toBe(s.user.id);
       h.clock.advance(1);
       throwsWith(() => closedAuth.verify(s.accessToken), 'REVOCATION_STATE_STALE');
-      const openAuth = await h.another({ feed: stuck, maxStaleness: 5, failOpen: true });
+      const openAuth = await h.another({
+        feed: stuck,
+        store: logDown,
+        maxStaleness: 5,
+        failOpen: true,
+      });
       expect(openAuth.verify(s.accessToken).sub).toBe(s.user.id);
       confirmed = h.clock.now();
       expect(closedAuth.verify(s.accessToken).sub).toBe(s.user.id);
+    });
+
+    it('7.4.1 a revocation whose feed never reached this instance arrives from the store log, and keeps it current', async () => {
+      let confirmed = h.clock.now();
+      const base = memoryFeed({ clock: h.clock });
+      const stuck: RevocationFeed = { ...base, confirmedAt: () => confirmed };
+      const follower = await h.another({ feed: stuck, maxStaleness: 3 });
+      const s = await signedUp(h.auth);
+      expect(follower.verify(s.accessToken).sub).toBe(s.user.id);
+      // h.auth has its own in-process feed: the follower can learn of this only from the store.
+      await h.auth.logout(s.session.sid);
+      h.clock.advance(10_000); // far past maxStaleness for the stuck feed
+      await vi.waitFor(
+        () => throwsWith(() => follower.verify(s.accessToken), 'TOKEN_REVOKED', 'session'),
+        {
+          timeout: 5_000,
+          interval: 50,
+        },
+      );
+      confirmed = Number.NEGATIVE_INFINITY;
+      const other = await signedUp(h.auth);
+      h.clock.advance(10_000);
+      await vi.waitFor(() => expect(follower.verify(other.accessToken).sub).toBe(other.user.id), {
+        timeout: 5_000,
+        interval: 50,
+      });
     });
 
     it('7.4.2 disabling a user ends every session; login with the right password → ACCOUNT_DISABLED', async () => {

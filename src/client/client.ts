@@ -1,0 +1,412 @@
+/**
+ * The client's state machine: who is signed in, when the access token expires, and the stamp
+ * every tab shares; sign-in, refresh and sign-out, each told to the other tabs.
+ */
+
+import { describeDevice } from './device.js';
+import { jsonInit, networkError, prepare, readCookie, readJson, toError } from './http.js';
+import { withLock } from './lock.js';
+import { refreshDelay } from './schedule.js';
+import { createStream } from './stream.js';
+import { openTabs, type TabMessage } from './tabs.js';
+import type {
+  AuthClient,
+  AuthClientEventName,
+  AuthClientEvents,
+  AuthClientOptions,
+  ClientSession,
+  ClientUser,
+  MeAnswer,
+  RefreshCause,
+  SignOutReason,
+} from './types.js';
+
+interface SignInAnswer {
+  expiresAt?: number;
+  session?: { sid?: string };
+  user?: ClientUser;
+}
+
+/** 401 codes a refresh can cure (or must prove incurable before we sign out). */
+const REFRESHABLE = ['TOKEN_EXPIRED', 'TOKEN_REVOKED', 'TOKEN_MISSING'];
+/** Holding the lock a moment after a refresh lets every tab see the new stamp first. */
+const HOLD_MS = 100;
+const GET: RequestInit = { method: 'GET' };
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const newStamp = () => Math.random().toString(36).slice(2) + Date.now().toString(36);
+
+export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
+  const base = (options.baseUrl ?? '').replace(/\/$/, '');
+  const name = options.channel ?? 'notbefore';
+  const csrfCookie = options.csrfCookie ?? '__Host-nb_csrf';
+  const listeners = new Map<string, Set<(detail: never) => void>>();
+
+  let user: ClientUser | null = null;
+  let expiresAt: number | null = null;
+  /** Names the sign-in or refresh behind the current cookies; shared by every tab. */
+  let stamp = '';
+  let sid: string | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let pending: Promise<boolean> | null = null;
+  /** Counts user updates from the server, so a claims refresh knows whether it still needs /me. */
+  let userSeq = 0;
+  /** When another tab last told us of a claims refresh: our own event for it needs no refresh. */
+  let claimsHeardAt = 0;
+  /** When this browser last changed the password (it already holds the fresh tokens). */
+  let passwordAt = 0;
+
+  const emit = <K extends AuthClientEventName>(type: K, detail: AuthClientEvents[K]) => {
+    for (const fn of listeners.get(type) ?? []) {
+      try {
+        (fn as (d: AuthClientEvents[K]) => void)(detail);
+      } catch (e) {
+        setTimeout(() => {
+          throw e; // A listener's bug must not break the client; report it like the browser would.
+        });
+      }
+    }
+  };
+
+  const send = async (url: string, init: RequestInit): Promise<Response> => {
+    try {
+      return await fetch(url, prepare(init, csrfCookie));
+    } catch (e) {
+      throw networkError(e);
+    }
+  };
+
+  /** Sends once; on a 401 a refresh can cure, refreshes (once, for every tab) and resends. */
+  async function call(url: string, init: RequestInit, retry = true): Promise<Response> {
+    const seen = stamp;
+    const res = await send(url, init);
+    if (res.status !== 401 || !retry) return res;
+    const err = await toError(res);
+    if (!REFRESHABLE.includes(err.code)) return res;
+    const ok = await refreshFor(err.reason === 'claims' ? 'claims' : 'retry', seen);
+    return ok ? send(url, init) : res;
+  }
+
+  const api = (path: string, init: RequestInit = GET, retry = true) =>
+    call(base + path, init, retry);
+
+  const tabs = openTabs(name, onTabMessage);
+  const stream = createStream(`${base}/auth/events`, {
+    onEvent(type, data) {
+      emit('serverEvent', { type, data });
+      if (!user) return;
+      if (type === 'session-revoked') {
+        const raw = (data as { reason?: unknown } | null)?.reason;
+        const why = typeof raw === 'string' ? raw : undefined;
+        // Only a tab of this browser can log this very session out.
+        if (why === 'logout') signOut('logout', why, true);
+        else signOut(why === 'logout-all' ? 'logout-all' : 'session-revoked', why);
+      } else if (type === 'credential-change') {
+        if (Date.now() - passwordAt > 5_000) void refreshFor('credential', stamp);
+      } else if (Date.now() - claimsHeardAt > 2_000) {
+        void refreshFor('claims', stamp);
+      }
+    },
+    async recover() {
+      if (!user) return false;
+      const res = await api('/auth/me');
+      return res.ok;
+    },
+    opened() {
+      // A 401 here refreshes, and signs out if the session ended while we connected.
+      if (user) void api('/auth/me').catch(() => {});
+    },
+  });
+
+  function schedule(delay?: number) {
+    clearTimeout(timer);
+    if (!user || expiresAt === null) return;
+    const ms = delay ?? refreshDelay(expiresAt, Date.now(), Math.random());
+    timer = setTimeout(() => void refreshFor('scheduled', stamp), ms);
+  }
+
+  /** Takes on tokens someone (this tab, another tab, the server) just produced. */
+  function adopt(
+    exp: number | null,
+    st: string,
+    cause: RefreshCause,
+    fromOtherTab: boolean,
+    who?: ClientUser,
+  ) {
+    if (st === stamp) return;
+    expiresAt = exp;
+    stamp = st;
+    if (!user) return;
+    schedule();
+    if (options.events !== false) stream.open(); // the stream authenticates with the new cookie
+    if (exp !== null) emit('refreshed', { expiresAt: exp, cause, fromOtherTab });
+    if (who) updateUser(who);
+  }
+
+  /** A user object fresh from the server; announces changed roles (or any other field). */
+  function updateUser(who: ClientUser) {
+    userSeq += 1;
+    if (!user || JSON.stringify(who) === JSON.stringify(user)) return;
+    user = who;
+    emit('claimsChanged', { user: who });
+  }
+
+  function publish(exp: number | null, message: TabMessage) {
+    tabs.write({ expiresAt: exp, stamp });
+    tabs.post(message);
+  }
+
+  function signIn(answer: SignInAnswer, who: ClientUser) {
+    user = who;
+    sid = answer.session?.sid ?? null;
+    expiresAt = typeof answer.expiresAt === 'number' ? answer.expiresAt : null;
+    stamp = newStamp();
+    publish(expiresAt, { t: 'in', user: who, expiresAt, stamp });
+    schedule();
+    if (options.events !== false) stream.open();
+    emit('signedIn', { user: who, expiresAt, fromOtherTab: false });
+  }
+
+  /** `fromOtherTab`: told by another tab, or by the server about another tab's logout. */
+  function signOut(
+    reason: SignOutReason,
+    detail?: string,
+    fromOtherTab = false,
+    quiet = fromOtherTab,
+  ) {
+    if (!user && !stamp) return;
+    const was = stamp;
+    user = null;
+    expiresAt = null;
+    stamp = '';
+    sid = null;
+    clearTimeout(timer);
+    stream.close();
+    if (!quiet) {
+      // Another tab may already have signed in anew: never wipe its state.
+      if (tabs.read()?.stamp === was) tabs.write(null);
+      tabs.post(
+        detail === undefined
+          ? { t: 'out', reason, stamp: was }
+          : { t: 'out', reason, stamp: was, detail },
+      );
+    }
+    emit(
+      'signedOut',
+      detail === undefined ? { reason, fromOtherTab } : { reason, detail, fromOtherTab },
+    );
+  }
+
+  function onTabMessage(m: TabMessage) {
+    if (m.t === 'in') {
+      user = m.user;
+      sid = null;
+      expiresAt = m.expiresAt;
+      stamp = m.stamp;
+      schedule();
+      if (options.events !== false) stream.open();
+      emit('signedIn', { user: m.user, expiresAt: m.expiresAt, fromOtherTab: true });
+    } else if (m.t === 'out') {
+      // An old session's end must not sign out the one a tab started since.
+      if (m.stamp && stamp && m.stamp !== stamp) return;
+      signOut(m.reason, m.detail, true);
+    } else {
+      if (m.cause === 'claims') claimsHeardAt = Date.now();
+      if (m.cause === 'password') passwordAt = Date.now();
+      adopt(m.expiresAt, m.stamp, m.cause, true, m.user);
+    }
+  }
+
+  /**
+   * The one refresh path. Under the cross-tab lock, a tab first checks whether another tab
+   * already refreshed since it decided to (the stamp moved): then it takes those cookies and
+   * sends nothing, so ten tabs waking at once send one request and never trip reuse detection.
+   */
+  function runRefresh(cause: RefreshCause, seen: string): Promise<boolean> {
+    return withLock(`${name}:refresh`, async () => {
+      const shared = tabs.read();
+      if (shared && shared.stamp !== seen && (shared.expiresAt ?? 0) > Date.now() + 1_000) {
+        adopt(shared.expiresAt, shared.stamp, cause, true);
+        return true;
+      }
+      if (stamp !== seen && stamp) return true; // a broadcast already brought fresh cookies
+      if (readCookie(csrfCookie) === null) {
+        // No CSRF cookie, no session: the server would refuse, so do not ask.
+        signOut('refresh-failed', 'TOKEN_MISSING');
+        return false;
+      }
+      let res: Response;
+      try {
+        res = await send(`${base}/auth/refresh`, { method: 'POST' });
+      } catch {
+        schedule(5_000 + Math.random() * 5_000); // offline: keep the session, try again
+        return false;
+      }
+      if (!res.ok) {
+        const err = await toError(res);
+        if (res.status === 401 || res.status === 403) signOut('refresh-failed', err.code);
+        else schedule(5_000 + Math.random() * 5_000);
+        return false;
+      }
+      const answer = (await res.json()) as SignInAnswer;
+      const exp = typeof answer.expiresAt === 'number' ? answer.expiresAt : null;
+      adopt(exp, newStamp(), cause, false, answer.user);
+      publish(
+        exp,
+        answer.user
+          ? { t: 'ref', expiresAt: exp ?? 0, stamp, cause, user: answer.user }
+          : { t: 'ref', expiresAt: exp ?? 0, stamp, cause },
+      );
+      await sleep(HOLD_MS);
+      return true;
+    });
+  }
+
+  async function refreshFor(cause: RefreshCause, seen: string): Promise<boolean> {
+    const before = userSeq;
+    pending ??= runRefresh(cause, seen).finally(() => {
+      pending = null;
+    });
+    const ok = await pending;
+    // New claims and no fresh user from the refresh (another tab's cookies): ask.
+    if (ok && cause === 'claims' && user && userSeq === before) {
+      updateUser((await readJson<MeAnswer>(await api('/auth/me', GET, false))).user);
+    }
+    return ok;
+  }
+
+  async function signInWith(path: string, body: Record<string, unknown>): Promise<ClientUser> {
+    stream.close(); // the old session's stream would report its own end as ours
+    let answer: SignInAnswer;
+    try {
+      answer = await readJson<SignInAnswer>(await api(path, jsonInit('POST', body), false));
+    } catch (error) {
+      if (user && options.events !== false) stream.open(); // a wrong password ends nothing
+      throw error;
+    }
+    const who = answer.user ?? (await readJson<MeAnswer>(await api('/auth/me', GET, false))).user;
+    signIn(answer, who);
+    return who;
+  }
+
+  async function expect(res: Response): Promise<void> {
+    if (!res.ok) throw await toError(res);
+  }
+
+  return {
+    get user() {
+      return user;
+    },
+    get signedIn() {
+      return user !== null;
+    },
+    get expiresAt() {
+      return expiresAt;
+    },
+    on(type, listener) {
+      const set = listeners.get(type) ?? new Set();
+      listeners.set(type, set);
+      set.add(listener as (detail: never) => void);
+      return () => set.delete(listener as (detail: never) => void);
+    },
+    async start() {
+      const shared = tabs.read();
+      if (shared && (shared.expiresAt ?? 0) > Date.now()) {
+        stamp = shared.stamp;
+        expiresAt = shared.expiresAt;
+      }
+      const res = await api('/auth/me');
+      if (res.status === 401) {
+        signOut('refresh-failed');
+        return null;
+      }
+      const me = await readJson<MeAnswer & { expiresAt?: number }>(res);
+      user = me.user;
+      if (typeof me.expiresAt === 'number') expiresAt = me.expiresAt;
+      else if (expiresAt === null && typeof me.claims.exp === 'number')
+        expiresAt = me.claims.exp * 1000;
+      if (!stamp) {
+        stamp = newStamp();
+        publish(expiresAt, { t: 'ref', expiresAt: expiresAt ?? 0, stamp, cause: 'resume' });
+      }
+      schedule();
+      if (options.events !== false) stream.open();
+      emit('signedIn', { user: me.user, expiresAt, fromOtherTab: false });
+      return me.user;
+    },
+    signup: (input) => signInWith('/auth/signup', { device: describeDevice(), ...input }),
+    login: (input) => signInWith('/auth/login', { device: describeDevice(), ...input }),
+    async logout() {
+      // Every tab hears at once; the request (which clears the cookies) follows.
+      const csrf = readCookie(csrfCookie);
+      signOut('logout');
+      const headers: Record<string, string> = csrf === null ? {} : { 'x-csrf-token': csrf };
+      const res = await send(`${base}/auth/logout`, { method: 'POST', headers, keepalive: true });
+      if (!res.ok && res.status !== 401) throw await toError(res);
+    },
+    async logoutAll(password) {
+      await expect(
+        await api('/auth/logout-all', jsonInit('POST', password === undefined ? {} : { password })),
+      );
+      signOut('logout-all');
+    },
+    async changePassword(currentPassword, newPassword) {
+      const init = jsonInit('POST', { currentPassword, newPassword });
+      // Under the refresh lock: the old refresh token dies here, and no tab may send it now.
+      // Locks do not nest, so a 401 is cured outside it and the change tried once more.
+      const attempt = () =>
+        withLock(`${name}:refresh`, async () => {
+          const res = await api('/auth/password', init, false);
+          if (res.status === 401) return res;
+          const answer = await readJson<SignInAnswer>(res);
+          const exp = typeof answer.expiresAt === 'number' ? answer.expiresAt : expiresAt;
+          passwordAt = Date.now();
+          adopt(exp, newStamp(), 'password', false, answer.user);
+          publish(exp, { t: 'ref', expiresAt: exp ?? 0, stamp, cause: 'password' });
+          await sleep(HOLD_MS);
+          return null;
+        });
+      const seen = stamp;
+      let refused = await attempt();
+      if (refused && REFRESHABLE.includes((await toError(refused)).code)) {
+        if (await refreshFor('retry', seen)) refused = await attempt();
+      }
+      if (refused) throw await toError(refused);
+    },
+    async me() {
+      const me = await readJson<MeAnswer>(await api('/auth/me'));
+      updateUser(me.user);
+      return me;
+    },
+    async sessions() {
+      const body = await readJson<ClientSession[] | { sessions: ClientSession[] }>(
+        await api('/auth/sessions'),
+      );
+      const list = Array.isArray(body) ? body : body.sessions;
+      sid = list.find((s) => s.current)?.sid ?? sid;
+      return list;
+    },
+    async endSession(target, password) {
+      const init = jsonInit('DELETE', password === undefined ? {} : { password });
+      await expect(await api(`/auth/sessions/${encodeURIComponent(target)}`, init));
+      if (target === sid) signOut('session-ended');
+    },
+    async setRoles(userId, roles) {
+      const init = jsonInit('PUT', { roles });
+      const body = await readJson<ClientUser | { user: ClientUser }>(
+        await api(`/admin/users/${encodeURIComponent(userId)}/roles`, init),
+      );
+      return 'user' in body && typeof body.user === 'object'
+        ? (body.user as ClientUser)
+        : (body as ClientUser);
+    },
+    refresh: () => refreshFor('retry', stamp),
+    fetch: (input, init = {}) => call(String(input), init),
+    close() {
+      clearTimeout(timer);
+      stream.close();
+      tabs.close();
+      listeners.clear();
+    },
+  };
+}
