@@ -5,7 +5,8 @@ import pg from 'pg';
  * Each test run gets its own PostgreSQL database, dropped afterwards, so runs never see
  * each other's rows. Tests read its URL from NOTBEFORE_TEST_PG_URL.
  */
-const ADMIN_URL = process.env.NOTBEFORE_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const ADMIN_URL =
+  process.env.NOTBEFORE_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export default async function setup(): Promise<() => Promise<void>> {
   const name = `notbefore_test_${process.pid}_${randomBytes(4).toString('hex')}`;

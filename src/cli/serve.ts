@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
-import { systemClock } from '../clock.js';
 import type { RevocationFeed } from '../feeds/port.js';
 import { notbefore } from '../http/fastify.js';
 import { createMetrics, instrumentAuth } from '../metrics.js';
