@@ -80,7 +80,7 @@ function settings(quick: boolean) {
         verify: { rounds: 9, batchMs: 150, warmupMs: 300, rotation: 100_000, revocations: 10_000 },
         list: [10_000, 100_000, 1_000_000],
         listIterations: 2_000_000,
-        http: { rounds: 3, seconds: 8, warmupSeconds: 2, connections: 10 },
+        http: { rounds: 5, seconds: 4, warmupSeconds: 1, connections: 10 },
         auth: { logins: 40, refreshes: 2000, concurrency: 4 },
       };
 }

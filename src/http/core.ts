@@ -128,6 +128,8 @@ export function parseBody(
 export interface Authenticated {
   claims: AccessTokenClaims;
   via: 'bearer' | 'cookie';
+  /** The verified access token: event streams re-verify it once they are registered. */
+  token: string;
 }
 
 /**
@@ -148,7 +150,7 @@ export function authenticate(ctx: HttpContext, req: RequestView): Authenticated 
   ) {
     throw new AuthError('CSRF_FAILED', 'Missing or wrong X-CSRF-Token.');
   }
-  return { claims, via: cred.via };
+  return { claims, via: cred.via, token: cred.token };
 }
 
 /** Runs a handler and turns whatever it throws into the shared error answer. */

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { AuthError } from '../errors.js';
 import type { RevocationEvent } from '../revocation/events.js';
 import type { Auth } from '../sessions/types.js';
 import type { AccessTokenClaims } from '../tokens/types.js';
@@ -13,8 +14,12 @@ export interface EventSink {
 }
 
 export interface EventHub {
-  /** Registers a stream authenticated by `claims`; returns the function that removes it. */
-  add(claims: AccessTokenClaims, sink: EventSink): () => void;
+  /**
+   * Registers a stream opened with `token` (already verified into `claims`); returns the
+   * function that removes it. The token is verified once more after registration: a
+   * revocation applied between the first check and now would otherwise reach no stream.
+   */
+  add(claims: AccessTokenClaims, sink: EventSink, token: string): () => void;
   size(): number;
   /** Closes every stream and stops listening. */
   close(): void;
@@ -87,12 +92,21 @@ export function createEventHub(auth: Auth, clock: Clock): EventHub {
   });
 
   return {
-    add(claims, sink) {
+    add(claims, sink, token) {
       const delay = Math.min(MAX_TIMER, Math.max(0, claims.exp * 1000 - clock.now()));
       const stream: Stream = { sid: claims.sid, sub: claims.sub, sink };
       stream.timer = setTimeout(() => end(stream), delay);
       stream.timer.unref?.();
       streams.add(stream);
+      try {
+        auth.verify(token);
+      } catch (error) {
+        if (error instanceof AuthError && error.code === 'TOKEN_REVOKED') {
+          revoke(stream, error.reason ?? 'revoked');
+        } else {
+          end(stream);
+        }
+      }
       return () => {
         if (streams.delete(stream)) clearTimeout(stream.timer);
       };

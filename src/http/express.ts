@@ -74,7 +74,7 @@ export function notbeforeRouter(
       if (route.stream !== true) return send(res, await runRoute(ctx, route, toRequest(req)));
       const opened = authenticateRequest(ctx, toRequest(req));
       if (isResponse(opened)) return send(res, opened);
-      await nodeEventStream(ctx, opened.claims, req, res);
+      await nodeEventStream(ctx, opened, req, res);
     });
   }
   if (ctx.options.metrics !== undefined) {

@@ -67,7 +67,7 @@ function routes(ctx: HttpContext): FastifyPluginAsync {
           const opened = authenticateRequest(ctx, toRequest(request));
           if (isResponse(opened)) return send(reply, opened);
           reply.hijack();
-          await nodeEventStream(ctx, opened.claims, request.raw, reply.raw);
+          await nodeEventStream(ctx, opened, request.raw, reply.raw);
           return reply;
         },
       });

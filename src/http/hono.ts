@@ -4,7 +4,7 @@ import { streamSSE } from 'hono/streaming';
 import { AuthError } from '../errors.js';
 import type { Auth } from '../sessions/types.js';
 import type { AccessTokenClaims } from '../tokens/types.js';
-import { createContext, type HttpContext, type HttpOptions } from './core.js';
+import { type Authenticated, createContext, type HttpContext, type HttpOptions } from './core.js';
 import {
   authenticateRequest,
   frameworkError,
@@ -72,7 +72,7 @@ function send(_c: Context, res: HttpResponse): Response {
   });
 }
 
-function events(ctx: HttpContext, c: Context, claims: AccessTokenClaims): Response {
+function events(ctx: HttpContext, c: Context, opened: Authenticated): Response {
   for (const [name, value] of Object.entries(BASE_HEADERS)) c.header(name, value);
   c.header('cache-control', 'no-store');
   return streamSSE(c, async (stream) => {
@@ -90,14 +90,18 @@ function events(ctx: HttpContext, c: Context, claims: AccessTokenClaims): Respon
         remove();
         resolve();
       };
-      const remove = ctx.hub.add(claims, {
-        send: (event, data) => {
-          writes = writes.then(() => stream.writeSSE({ event, data: JSON.stringify(data) }));
+      const remove = ctx.hub.add(
+        opened.claims,
+        {
+          send: (event, data) => {
+            writes = writes.then(() => stream.writeSSE({ event, data: JSON.stringify(data) }));
+          },
+          close: () => {
+            writes.then(finish, finish);
+          },
         },
-        close: () => {
-          writes.then(finish, finish);
-        },
-      });
+        opened.token,
+      );
       stream.onAbort(finish);
     });
   });
@@ -119,7 +123,7 @@ export function notbeforeRoutes(auth: Auth, options: NotbeforeHonoOptions = {}):
       const req = await toRequest(c, peer);
       if (route.stream !== true) return send(c, await runRoute(ctx, route, req));
       const opened = authenticateRequest(ctx, req);
-      return isResponse(opened) ? send(c, opened) : events(ctx, c, opened.claims);
+      return isResponse(opened) ? send(c, opened) : events(ctx, c, opened);
     });
   }
   if (ctx.options.metrics !== undefined) {

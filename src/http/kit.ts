@@ -13,7 +13,7 @@ import { staticFile } from './static.js';
 export function authenticateRequest(
   ctx: HttpContext,
   req: HttpRequest,
-): { claims: AccessTokenClaims; via: Authenticated['via'] } | HttpResponse {
+): Authenticated | HttpResponse {
   try {
     return authenticate(ctx, view(req));
   } catch (error) {

@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSession } from 'better-sse';
-import type { AccessTokenClaims } from '../tokens/types.js';
-import type { HttpContext } from './core.js';
+import type { Authenticated, HttpContext } from './core.js';
 import { BASE_HEADERS } from './response.js';
 
 /** An event stream on a Node request/response pair (Fastify and Express). */
 export async function nodeEventStream(
   ctx: HttpContext,
-  claims: AccessTokenClaims,
+  opened: Authenticated,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -17,13 +16,17 @@ export async function nodeEventStream(
     trustClientEventId: false,
     headers: { ...BASE_HEADERS, 'cache-control': 'no-store', 'x-accel-buffering': 'no' },
   });
-  const remove = ctx.hub.add(claims, {
-    send: (event, data) => {
-      session.push(data, event);
+  const remove = ctx.hub.add(
+    opened.claims,
+    {
+      send: (event, data) => {
+        session.push(data, event);
+      },
+      close: () => {
+        res.end();
+      },
     },
-    close: () => {
-      res.end();
-    },
-  });
+    opened.token,
+  );
   session.once('disconnected', remove);
 }

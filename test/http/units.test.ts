@@ -189,10 +189,16 @@ describe('event hub', () => {
   });
   const setup = () => {
     let emit: (event: RevocationEvent) => void = () => {};
+    const revoked = new Set<string>();
     const auth = {
       onRevocation: (l: (e: RevocationEvent) => void) => {
         emit = l;
         return () => {};
+      },
+      verify: (token: string) => {
+        if (revoked.has(token)) {
+          throw new AuthError('TOKEN_REVOKED', 'revoked', { reason: 'session' });
+        }
       },
     } as unknown as Auth;
     const clock = manualClock(0);
@@ -208,15 +214,15 @@ describe('event hub', () => {
       };
       return { s, sent, isClosed: () => closed };
     };
-    return { hub, sink, emit: (e: RevocationEvent) => emit(e) };
+    return { hub, sink, revoked, emit: (e: RevocationEvent) => emit(e) };
   };
 
   it('global revokes every stream; duplicates are sent once', () => {
     const { hub, sink, emit } = setup();
     const a = sink();
     const b = sink();
-    hub.add(claims('s1', 'u1', 1000), a.s);
-    hub.add(claims('s2', 'u2', 1000), b.s);
+    hub.add(claims('s1', 'u1', 1000), a.s, 'token');
+    hub.add(claims('s2', 'u2', 1000), b.s, 'token');
     const event: RevocationEvent = { kind: 'global', at: 5 };
     emit(event);
     emit(event);
@@ -230,9 +236,9 @@ describe('event hub', () => {
     const kept = sink();
     const other = sink();
     const stranger = sink();
-    hub.add(claims('k', 'u', 1000), kept.s);
-    hub.add(claims('o', 'u', 1000), other.s);
-    hub.add(claims('x', 'v', 1000), stranger.s);
+    hub.add(claims('k', 'u', 1000), kept.s, 'token');
+    hub.add(claims('o', 'u', 1000), other.s, 'token');
+    hub.add(claims('x', 'v', 1000), stranger.s, 'token');
     emit({ kind: 'user', sub: 'u', at: 1, scope: 'tokens', cause: 'roles' });
     expect(kept.sent[0]).toMatch(/^token-claims-change/);
     expect(hub.size()).toBe(3);
@@ -246,12 +252,22 @@ describe('event hub', () => {
     expect(hub.size()).toBe(2);
   });
 
+  it('a stream whose session ended between authentication and registration is revoked at once', () => {
+    const { hub, sink, revoked } = setup();
+    const late = sink();
+    revoked.add('revoked-token');
+    hub.add(claims('s1', 'u', 1000), late.s, 'revoked-token');
+    expect(late.sent).toEqual(['session-revoked:{"sid":"s1","reason":"session"}']);
+    expect(late.isClosed()).toBe(true);
+    expect(hub.size()).toBe(0);
+  });
+
   it('a removed stream gets nothing; close() ends the rest', () => {
     const { hub, sink, emit } = setup();
     const a = sink();
     const b = sink();
-    const remove = hub.add(claims('s1', 'u', 1000), a.s);
-    hub.add(claims('s2', 'u', 1000), b.s);
+    const remove = hub.add(claims('s1', 'u', 1000), a.s, 'token');
+    hub.add(claims('s2', 'u', 1000), b.s, 'token');
     remove();
     emit({ kind: 'session', sid: 's1', sub: 'u', at: 1, cause: 'logout' });
     expect(a.sent).toEqual([]);
