@@ -98,4 +98,6 @@ if (isEntryPoint(import.meta.url) && variant !== undefined) {
   if (!HTTP_VARIANTS.includes(variant)) throw new Error(`unknown variant ${variant}`);
   const started = variant === 'notbefore' ? await startNotbefore() : await startPeer(variant);
   process.stdout.write(`${JSON.stringify(started)}\n`);
+  // A normal exit on SIGTERM, so --cpu-prof and the like can write their output.
+  process.once('SIGTERM', () => process.exit(0));
 }

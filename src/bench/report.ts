@@ -16,6 +16,7 @@ export interface BenchMeta {
   versions: Record<string, string>;
   durationSeconds: number;
   settings: Record<string, unknown>;
+  note?: string;
 }
 
 export interface Target {
@@ -197,6 +198,10 @@ export function renderMarkdown(results: BenchResults): string {
       .join(', ')}.`,
   );
   lines.push('');
+  if (meta.note !== undefined) {
+    lines.push(`Note: ${meta.note}`);
+    lines.push('');
+  }
   lines.push(
     'Peers run side by side in one process, interleaved (the order rotates each round); each figure is the median of the rounds, with the fastest–slowest round shown. A load average above the core count means other work shared the machine: compare the ratios, not the absolute times.',
   );

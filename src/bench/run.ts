@@ -18,6 +18,8 @@ export interface BenchRunOptions {
   /** Where latest.{md,json,svg} go. */
   outDir: string;
   suites: ReadonlySet<Suite>;
+  /** A line for the report, e.g. what else ran on the machine. */
+  note?: string;
   log?: (line: string) => void;
 }
 
@@ -160,6 +162,7 @@ export async function runAll(options: BenchRunOptions): Promise<BenchResults> {
       versions: versions(),
       durationSeconds: (Date.now() - started) / 1000,
       settings: config,
+      ...(options.note === undefined ? {} : { note: options.note }),
     },
     verify,
     list,
