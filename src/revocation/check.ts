@@ -6,4 +6,11 @@ import type { RevocationReason } from '../errors.js';
  */
 export interface RevocationCheck {
   check(sub: string, sid: string, jti: string, iatMs: number): RevocationReason | null;
+  /**
+   * Optional fast path: the token's ids hashed once, kept with a cached token, so a repeat
+   * of the same token probes the list without hashing three strings again.
+   */
+  revocationKey?(sub: string, sid: string, jti: string): unknown;
+  /** `check` for a key from `revocationKey`: the same answer, by definition. */
+  checkKey?(key: unknown, iatMs: number): RevocationReason | null;
 }
