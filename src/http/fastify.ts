@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { AccessTokenClaims } from '../tokens/types.js';
 import { createContext, type HttpContext, type HttpOptions } from './core.js';
 import {
+  authenticateBearer,
   authenticateRequest,
   frameworkError,
   isResponse,
@@ -89,7 +90,11 @@ async function plugin(app: FastifyInstance, options: NotbeforeFastifyOptions): P
   const ctx = createContext(options);
   app.decorateRequest('auth', null);
   app.decorate('authenticate', async (request: FastifyRequest, reply: FastifyReply) => {
-    const result = authenticateRequest(ctx, toRequest(request));
+    const header = request.headers.authorization;
+    const result =
+      typeof header === 'string' && header.length > 0
+        ? authenticateBearer(ctx, header)
+        : authenticateRequest(ctx, toRequest(request));
     if (isResponse(result)) {
       await send(reply, result);
       return;

@@ -61,22 +61,26 @@ export interface Credential {
   via: 'bearer' | 'cookie';
 }
 
+/** The token of a non-empty `Authorization: Bearer <token>` header; TOKEN_MALFORMED otherwise. */
+export function bearerToken(header: string): string {
+  if (header.length > MAX_AUTHORIZATION) {
+    throw new AuthError('TOKEN_MALFORMED', 'The Authorization header is too large.');
+  }
+  const match = BEARER.exec(header);
+  if (match === null) {
+    throw new AuthError('TOKEN_MALFORMED', 'Expected an Authorization header "Bearer <token>".');
+  }
+  return match[1] as string;
+}
+
 /**
  * The access token from `Authorization: Bearer` or else the access cookie; never from
  * the URL (ASVS 14.2.1). Null when neither is present.
  */
 export function credential(req: RequestView, accessCookie: string): Credential | null {
   const header = req.headers.authorization;
-  if (header !== undefined && header.length > 0) {
-    if (header.length > MAX_AUTHORIZATION) {
-      throw new AuthError('TOKEN_MALFORMED', 'The Authorization header is too large.');
-    }
-    const match = BEARER.exec(header);
-    if (match === null) {
-      throw new AuthError('TOKEN_MALFORMED', 'Expected an Authorization header "Bearer <token>".');
-    }
-    return { token: match[1] as string, via: 'bearer' };
-  }
+  if (header !== undefined && header.length > 0)
+    return { token: bearerToken(header), via: 'bearer' };
   const cookie = req.cookies[accessCookie];
   if (cookie !== undefined && cookie.length > 0) return { token: cookie, via: 'cookie' };
   return null;
