@@ -4,7 +4,13 @@ import { AuthError } from '../errors.js';
 import { memoryFeed } from '../feeds/memory.js';
 import type { RevocationFeed } from '../feeds/port.js';
 import { RevocationList } from '../revocation/list.js';
-import type { LoggedRevocation, Store, StoredSession, StoredUser } from '../stores/port.js';
+import type {
+  LoggedRevocation,
+  RevokeUserInput,
+  Store,
+  StoredSession,
+  StoredUser,
+} from '../stores/port.js';
 import { Keyring } from '../tokens/keyring.js';
 import { createSigner } from '../tokens/sign.js';
 import type { AccessTokenClaims } from '../tokens/types.js';
@@ -215,6 +221,25 @@ export function createAuth(options: AuthOptions = {}): Auth {
   };
 
   const commit = (revocations: readonly LoggedRevocation[]) => pipeline.commit(revocations);
+
+  /** Moves a user's watermark (with its change) in the store, then applies and publishes it. */
+  const revokeUser = async (
+    userId: string,
+    scope: RevokeUserInput['scope'],
+    cause: RevokeUserInput['cause'],
+    change?: RevokeUserInput['change'],
+  ): Promise<StoredUser | null> => {
+    const result = await db().revokeUser({
+      userId,
+      nowMs: clock.now(),
+      scope,
+      cause,
+      ...(change === undefined ? {} : { change }),
+    });
+    if (!result.ok) throw new AuthError('NOT_FOUND', 'No such user.');
+    await commit([result.revocation]);
+    return result.user;
+  };
 
   const signIn = (
     user: StoredUser,
@@ -445,14 +470,7 @@ export function createAuth(options: AuthOptions = {}): Auth {
       await ready();
       const user = await userOrThrow(userId);
       if (proof !== undefined) await stepUp(user, proof);
-      const result = await db().revokeUser({
-        userId: user.id,
-        nowMs: clock.now(),
-        scope: 'sessions',
-        cause: 'logout-all',
-      });
-      if (!result.ok) throw new AuthError('NOT_FOUND', 'No such user.');
-      await commit([result.revocation]);
+      await revokeUser(user.id, 'sessions', 'logout-all');
     },
 
     async revokeToken(jti, exp) {
@@ -511,30 +529,15 @@ export function createAuth(options: AuthOptions = {}): Auth {
       assertId(userId, 'userId');
       assertRoles(roles);
       await ready();
-      const result = await db().revokeUser({
-        userId,
-        nowMs: clock.now(),
-        scope: 'tokens',
-        cause: 'roles',
-        change: { roles: [...new Set(roles)] },
-      });
-      if (!result.ok || result.user === null) throw new AuthError('NOT_FOUND', 'No such user.');
-      await commit([result.revocation]);
-      return publicUser(result.user);
+      const user = await revokeUser(userId, 'tokens', 'roles', { roles: [...new Set(roles)] });
+      if (user === null) throw new AuthError('NOT_FOUND', 'No such user.');
+      return publicUser(user);
     },
 
     async disableUser(userId) {
       assertId(userId, 'userId');
       await ready();
-      const result = await db().revokeUser({
-        userId,
-        nowMs: clock.now(),
-        scope: 'sessions',
-        cause: 'disabled',
-        change: { disabled: true },
-      });
-      if (!result.ok) throw new AuthError('NOT_FOUND', 'No such user.');
-      await commit([result.revocation]);
+      await revokeUser(userId, 'sessions', 'disabled', { disabled: true });
     },
 
     async enableUser(userId) {
@@ -548,15 +551,7 @@ export function createAuth(options: AuthOptions = {}): Auth {
       await ready();
       const user = await userOrThrow(userId);
       if (proof !== undefined) await stepUp(user, proof);
-      const result = await db().revokeUser({
-        userId: user.id,
-        nowMs: clock.now(),
-        scope: 'sessions',
-        cause: 'deleted',
-        change: { deleted: true },
-      });
-      if (!result.ok) throw new AuthError('NOT_FOUND', 'No such user.');
-      await commit([result.revocation]);
+      await revokeUser(user.id, 'sessions', 'deleted', { deleted: true });
     },
 
     async revokeEveryone() {
