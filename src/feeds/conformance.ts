@@ -205,7 +205,8 @@ export function describeFeed(name: string, makeHarness: () => Promise<FeedHarnes
       // After the loss, new events still arrive and the snapshot is read again.
       const after = sessionEvent(4);
       await auth.publish(after);
-      await waitFor(() => follower.sids().includes('sid-4'));
+      // Both instances read it from the feed, each on its own connection: wait for both.
+      await waitFor(() => follower.sids().includes('sid-4') && seeder.sids().includes('sid-4'));
       expect(follower.state).toEqual(seeder.state);
       // A verify-only instance started now loads the whole live window from the feed.
       const late = recorder();
