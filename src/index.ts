@@ -3,9 +3,8 @@ export { manualClock, systemClock } from './clock.js';
 export type { AuthErrorCode, AuthErrorOptions, RevocationReason } from './errors.js';
 export { AuthError, ERROR_STATUS, isAuthError } from './errors.js';
 export { memoryFeed } from './feeds/memory.js';
-export type { FeedHandlers, RevocationFeed } from './feeds/port.js';
-export type { Metrics, MetricsOptions, MetricsSources } from './metrics.js';
-export { createMetrics, instrumentAuth } from './metrics.js';
+// The port types, for authors of other stores and feeds (see also `notbefore/testing`).
+export type * from './feeds/port.js';
 export type { RevocationCheck } from './revocation/check.js';
 export type {
   RevocationEvent,
@@ -33,7 +32,7 @@ export type {
   StepUp,
   User,
 } from './sessions/types.js';
-export type { Store } from './stores/port.js';
+export type * from './stores/port.js';
 export * from './tokens/index.js';
 export type { Verifier, VerifierOptions } from './verifier/index.js';
 export { createVerifier } from './verifier/index.js';

@@ -38,6 +38,8 @@ export interface Metrics {
   verify(outcome: Outcome): void;
   login(outcome: Outcome): void;
   refresh(outcome: Outcome): void;
+  /** +1 / -1 as /auth/events streams open and close (the HTTP adapters call it). */
+  eventStreams(delta: number): void;
 }
 
 export function createMetrics(sources: MetricsSources = {}, options: MetricsOptions = {}): Metrics {
@@ -117,6 +119,11 @@ export function createMetrics(sources: MetricsSources = {}, options: MetricsOpti
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const streams = new Gauge({
+    name: `${prefix}event_streams`,
+    help: 'Open /auth/events streams on this instance.',
+    registers: [registry],
+  });
   const reuses = new Counter({
     name: `${prefix}refresh_reuse_detections_total`,
     help: 'Rotated refresh tokens presented again: the session was revoked as stolen.',
@@ -142,6 +149,9 @@ export function createMetrics(sources: MetricsSources = {}, options: MetricsOpti
     },
     login(outcome) {
       logins.labels(outcome).inc();
+    },
+    eventStreams(delta) {
+      streams.inc(delta);
     },
     refresh(outcome) {
       refreshes.labels(outcome).inc();

@@ -64,6 +64,9 @@ const OPTIONS = {
 
 type Env = Record<string, string | undefined>;
 
+/** node:util parseArgs explains at length; the first sentence names the flag. */
+export const firstSentence = (message: string): string => message.split(/\.\s/, 1)[0] ?? message;
+
 const envName = (flag: string): string => `NOTBEFORE_${flag.toUpperCase().replaceAll('-', '_')}`;
 
 function integer(flag: string, raw: string, min: number, max: number): number {
@@ -103,7 +106,7 @@ export function parseServeArgs(argv: string[], env: Env = process.env): ServeCon
       allowPositionals: false,
     }));
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(firstSentence((error as Error).message));
   }
   if (values.help === true) return 'help';
   const str = (

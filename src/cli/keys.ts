@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { Keyring } from '../tokens/keyring.js';
-import { UsageError } from './args.js';
+import { firstSentence, UsageError } from './args.js';
 
 export const KEYS_USAGE = `Usage: notbefore keys generate [--alg EdDSA|ES256|HS256]
 
@@ -21,7 +21,7 @@ export function keysCommand(argv: string[]): string {
     });
     alg = values.alg ?? process.env.NOTBEFORE_ALG ?? 'EdDSA';
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(firstSentence((error as Error).message));
   }
   if (alg !== 'EdDSA' && alg !== 'ES256' && alg !== 'HS256') {
     throw new UsageError(`--alg must be EdDSA, ES256 or HS256 (got "${alg}")`);

@@ -1,19 +1,42 @@
 #!/usr/bin/env node
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseServeArgs, SERVE_USAGE, UsageError } from './args.js';
-import { keysCommand } from './keys.js';
-import { createLogger } from './log.js';
-import { StartupError, serve } from './serve.js';
+import { MissingPeerError, requirePeers } from '../entries/peers.js';
+import { parseServeArgs, SERVE_USAGE, type ServeConfig, UsageError } from './args.js';
+import { StartupError } from './errors.js';
+import { KEYS_USAGE, keysCommand } from './keys.js';
 
 const USAGE = `Usage: notbefore <command> [options]
 
 Commands:
-  serve              run the reference auth server (notbefore serve --help)
+  serve              run the reference auth server (notbefore help serve)
   keys generate      print a new private JWKS (--alg EdDSA|ES256|HS256)
-  bench [--quick]    run the benchmarks
+  help [COMMAND]     this page, or the options of a command
+  --version, -v      the installed version
 
-Run \`notbefore <command> --help\` for the options of a command.`;
+The benchmarks are not part of the package: run \`npm run bench\` in a checkout.`;
+
+const HELP: Record<string, string> = { serve: SERVE_USAGE, keys: KEYS_USAGE };
+
+function version(): string {
+  const pkg = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
+
+/**
+ * What `serve` loads besides the core: these are optional peer dependencies of the package
+ * (installed in a checkout as devDependencies), so an installed copy says what is missing.
+ */
+export function servePeers(config: ServeConfig): string[] {
+  return [
+    'fastify',
+    'fastify-plugin',
+    'pino',
+    'prom-client',
+    config.db.kind === 'sqlite' ? 'better-sqlite3' : 'pg',
+    ...(config.redis === undefined ? [] : ['ioredis']),
+  ];
+}
 
 async function runServe(argv: string[]): Promise<void> {
   const config = parseServeArgs(argv);
@@ -21,6 +44,9 @@ async function runServe(argv: string[]): Promise<void> {
     console.log(SERVE_USAGE);
     return;
   }
+  await requirePeers('serve', servePeers(config));
+  const { createLogger } = await import('./log.js');
+  const { serve } = await import('./serve.js');
   const logger = createLogger(config.logLevel);
   const server = await serve(config, logger);
   console.log(`notbefore listening on ${server.url}`);
@@ -41,6 +67,13 @@ async function runServe(argv: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
+function help(topic: string | undefined): string {
+  if (topic === undefined) return USAGE;
+  const page = HELP[topic];
+  if (page === undefined) throw new UsageError(`no help for "${topic}"`);
+  return page;
+}
+
 /** Runs the CLI; resolves with the exit code (servers keep the process alive). */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -52,26 +85,35 @@ export async function main(argv: string[]): Promise<number> {
       case 'keys':
         console.log(keysCommand(rest));
         return 0;
-      case 'bench': {
-        const { runBench } = await import('./bench.js');
-        await runBench(rest);
+      case '--version':
+      case '-v':
+        console.log(version());
         return 0;
-      }
-      case undefined:
       case 'help':
+        console.log(help(rest[0]));
+        return 0;
       case '--help':
       case '-h':
         console.log(USAGE);
-        return command === undefined ? 2 : 0;
+        return 0;
+      case 'bench':
+        throw new UsageError(
+          'the benchmarks are not part of the package: `npm run bench` in a checkout',
+        );
+      case undefined:
+        console.log(USAGE);
+        return 2;
       default:
-        throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+        throw new UsageError(`unknown command "${command}"`);
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      console.error(`notbefore: ${error.message}`);
+      // One line: the mistake, then where the right usage is.
+      const page = command !== undefined && command in HELP ? `help ${command}` : 'help';
+      console.error(`notbefore: ${error.message}; see notbefore ${page}`);
       return 2;
     }
-    if (error instanceof StartupError) {
+    if (error instanceof StartupError || error instanceof MissingPeerError) {
       console.error(`notbefore: ${error.message}`);
       return 1;
     }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import type { RevocationFeed } from '../feeds/port.js';
-import { notbefore } from '../http/fastify.js';
+import { frameworkErrors, notbefore } from '../http/fastify.js';
 import { createMetrics, instrumentAuth } from '../metrics.js';
 import { createAuth } from '../sessions/auth.js';
 import { AUTH_DEFAULTS } from '../sessions/options.js';
@@ -12,12 +12,10 @@ import type { Auth } from '../sessions/types.js';
 import type { Store } from '../stores/port.js';
 import { Keyring } from '../tokens/keyring.js';
 import type { ServeConfig } from './args.js';
+import { StartupError } from './errors.js';
 import { redactUrl } from './log.js';
 
-/** A failure to start that the user can fix: one line, exit code 1. */
-export class StartupError extends Error {
-  override readonly name = 'StartupError';
-}
+export { StartupError };
 
 export interface RunningServer {
   url: string;
@@ -136,6 +134,7 @@ export async function serve(config: ServeConfig, logger: Logger): Promise<Runnin
       ...(config.maxStaleness === undefined ? {} : { maxStaleness: config.maxStaleness }),
       failOpen: config.failOpen,
       adminEmails: config.adminEmails,
+      onError: (error) => logger.warn({ err: error }, 'background revocation work failed'),
     });
     try {
       await withTimeout(auth.ready(), 'loading keys and revocations');
@@ -151,7 +150,7 @@ export async function serve(config: ServeConfig, logger: Logger): Promise<Runnin
       { processMetrics: true },
     );
     const instrumented = instrumentAuth(auth, metrics);
-    const fastify = Fastify({ loggerInstance: logger, return503OnClosing: true });
+    const fastify = Fastify({ loggerInstance: logger, return503OnClosing: true, frameworkErrors });
     app = fastify;
     await fastify.register(notbefore, {
       auth: instrumented,

@@ -4,7 +4,15 @@
  */
 
 import { describeDevice } from './device.js';
-import { jsonInit, networkError, prepare, readCookie, readJson, toError } from './http.js';
+import {
+  jsonInit,
+  networkError,
+  originOf,
+  prepare,
+  readCookie,
+  readJson,
+  toError,
+} from './http.js';
 import { withLock } from './lock.js';
 import { refreshDelay } from './schedule.js';
 import { createStream } from './stream.js';
@@ -40,6 +48,8 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const base = (options.baseUrl ?? '').replace(/\/$/, '');
   const name = options.channel ?? 'notbefore';
   const csrfCookie = options.csrfCookie ?? '__Host-nb_csrf';
+  /** Where the CSRF token may go: this page's origin and the auth server's (baseUrl). */
+  const trusted = [originOf('/'), originOf(base || '/')].filter((o) => o !== null);
   const listeners = new Map<string, Set<(detail: never) => void>>();
 
   let user: ClientUser | null = null;
@@ -70,7 +80,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
 
   const send = async (url: string, init: RequestInit): Promise<Response> => {
     try {
-      return await fetch(url, prepare(init, csrfCookie));
+      return await fetch(url, prepare(url, init, csrfCookie, trusted));
     } catch (e) {
       throw networkError(e);
     }

@@ -33,13 +33,32 @@ export function readCookie(name: string): string | null {
   return null;
 }
 
-/** Adds what every call needs: the cookies and, on unsafe methods, the CSRF header. */
-export function prepare(init: RequestInit, csrfCookie: string): RequestInit {
+/** The origin `url` points at, resolved against the page; null when it cannot be told. */
+export function originOf(url: string): string | null {
+  try {
+    return new URL(url, typeof location === 'undefined' ? undefined : location.href).origin;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Adds what every call needs: the cookies and, on unsafe methods to one of `trusted`
+ * (the page's own origin and the auth server's), the CSRF header. Never to another
+ * origin: the token would leak to it, and with it the CSRF defence.
+ */
+export function prepare(
+  url: string,
+  init: RequestInit,
+  csrfCookie: string,
+  trusted: readonly string[],
+): RequestInit {
   const headers = new Headers(init.headers);
   const method = init.method ?? 'GET';
-  if (!SAFE.test(method)) {
-    const csrf = readCookie(csrfCookie);
-    if (csrf !== null && !headers.has('x-csrf-token')) headers.set('x-csrf-token', csrf);
+  if (!SAFE.test(method) && !headers.has('x-csrf-token')) {
+    const origin = originOf(url);
+    const csrf = origin !== null && trusted.includes(origin) ? readCookie(csrfCookie) : null;
+    if (csrf !== null) headers.set('x-csrf-token', csrf);
   }
   return { ...init, method, headers, credentials: 'include' };
 }

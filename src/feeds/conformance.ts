@@ -214,6 +214,55 @@ export function describeFeed(name: string, makeHarness: () => Promise<FeedHarnes
       expect(new Set(late.sids())).toEqual(new Set(['sid-1', 'sid-2', 'sid-3', 'sid-4']));
     });
 
+    it('outbox: tells which logged seqs it lacks; certify appends them, then the certificate', async (context) => {
+      const probe = harness.instance();
+      if (!opened.includes(probe)) opened.push(probe);
+      const outbox = probe.outbox;
+      if (!outbox || !probe.certifiedAt)
+        return context.skip(
+          'an in-process feed delivers in the publishing call: nothing to repair',
+        );
+      const seeder = recorder(async () => []);
+      const a = await instance([seeder.handlers]);
+      const reader = recorder();
+      const b = await instance([reader.handlers]);
+      await a.publish(sessionEvent(1), 1);
+      await a.publish(sessionEvent(2));
+      const found = await outbox.missing([1, 2, 3]);
+      expect(found.epoch).not.toBe('');
+      // Seq 2 was published without its seq: the outbox cannot know it holds it.
+      expect(found.missing).toEqual([2, 3]);
+      const before = Date.now();
+      expect(await outbox.certify([{ seq: 3, event: sessionEvent(3) }], before, found.epoch)).toBe(
+        'certified',
+      );
+      expect((await outbox.missing([1, 3])).missing).toEqual([]);
+      // A reader that has read the certificate has read every event ahead of it.
+      await waitFor(() => (b.certifiedAt?.() ?? 0) >= before);
+      expect(reader.sids()).toEqual(['sid-1', 'sid-2', 'sid-3']);
+      // A certificate for another epoch (the server restarted since it was checked) is refused.
+      expect(await outbox.certify([], Date.now(), 'another run')).toBe('epoch-changed');
+    });
+
+    it('outbox: a lost feed forgets its certificates and refuses new ones until re-seeded', async (context) => {
+      const lose = harness.lose;
+      const probe = harness.instance();
+      if (!opened.includes(probe)) opened.push(probe);
+      if (!lose || !probe.outbox || !probe.certifiedAt)
+        return context.skip('an in-process feed cannot lose what it never stores');
+      const reader = recorder();
+      const b = await instance([reader.handlers]);
+      const { epoch } = await probe.outbox.missing([]);
+      await probe.outbox.certify([], Date.now(), epoch);
+      await waitFor(() => (b.certifiedAt?.() ?? 0) > 0);
+      await lose.call(harness);
+      await waitFor(() => reader.lostCount() === 1);
+      expect(b.certifiedAt?.()).toBe(0);
+      const after = await probe.outbox.missing([7]);
+      expect(after.missing).toEqual([7]);
+      expect(await probe.outbox.certify([], Date.now(), after.epoch)).toBe('missing');
+    });
+
     it('after close: publish resolves, nothing is delivered, close is idempotent', async () => {
       const r = recorder();
       const feed = await instance([r.handlers]);

@@ -4,6 +4,8 @@ import type { RevocationEvent } from '../revocation/events.js';
 export interface StreamEntry {
   id: string;
   event: RevocationEvent | null;
+  /** A certificate (`cp` field): every revocation logged before this time (ms) precedes it. */
+  checkpoint?: number;
 }
 
 export interface StreamInfo {
@@ -59,9 +61,21 @@ export function decodeEntries(reply: unknown): StreamEntry[] {
   const entries: StreamEntry[] = [];
   for (const item of items) {
     if (!Array.isArray(item) || typeof item[0] !== 'string') continue;
-    entries.push({ id: item[0], event: decodeFields(item[1]) });
+    const checkpoint = decodeCheckpoint(item[1]);
+    entries.push(
+      checkpoint === undefined
+        ? { id: item[0], event: decodeFields(item[1]) }
+        : { id: item[0], event: null, checkpoint },
+    );
   }
   return entries;
+}
+
+function decodeCheckpoint(fields: unknown): number | undefined {
+  if (!Array.isArray(fields) || fields[0] !== 'cp' || typeof fields[1] !== 'string')
+    return undefined;
+  const at = Number(fields[1]);
+  return Number.isFinite(at) && at > 0 ? at : undefined;
 }
 
 function decodeFields(fields: unknown): RevocationEvent | null {

@@ -1,7 +1,8 @@
-import { Redis, type RedisOptions } from 'ioredis';
-import { type Clock, systemClock } from '../clock.js';
+import { Redis } from 'ioredis';
+import { systemClock } from '../clock.js';
 import type { RevocationEvent } from '../revocation/events.js';
-import type { FeedHandlers, RevocationFeed } from './port.js';
+import type { FeedHandlers } from './port.js';
+import { redisOutbox } from './redis-outbox.js';
 import {
   compareIds,
   decodeEntries,
@@ -9,77 +10,27 @@ import {
   parseRunId,
   parseStreamInfo,
 } from './redis-protocol.js';
+import { PUBLISH_SCRIPT, SEED_SCRIPT } from './redis-scripts.js';
+import type {
+  ConnectionOptions,
+  RedisFeedOptions,
+  RedisFeedStats,
+  RedisRevocationFeed,
+} from './redis-types.js';
 
-/** ioredis connection options (RESP2 replies, so no reply mapping). */
-export type ConnectionOptions = Omit<RedisOptions, 'replyMapping'>;
-
-export interface RedisFeedOptions {
-  /** Stream key. Every instance and verifier of one deployment uses the same key. */
-  key?: string;
-  /**
-   * How long an entry stays in the stream (s): the longest access-token lifetime plus the
-   * clock skew, so the stream always holds the whole live window. Default 960 (15 min + 60 s).
-   */
-  retention?: number;
-  /**
-   * The live revocations from the store, used to re-seed a lost stream. Subscribers may give
-   * it instead (`FeedHandlers.snapshot`). A feed with neither never creates the stream: it
-   * waits, not confirmed, until an instance with a store has seeded it.
-   */
-  seed?: () => Promise<readonly RevocationEvent[]>;
-  /**
-   * How long a blocking read waits (ms). A read that times out with nothing new confirms the
-   * instance current, so in steady state `confirmedAt()` trails the clock by about this much (default 500).
-   */
-  blockMs?: number;
-  /** Events read per round trip while catching up. */
-  batchSize?: number;
-  /** Longest wait (ms) in `publish` before it resolves and leaves the event to the retry queue. */
-  publishTimeoutMs?: number;
-  /** Events kept for retry while Redis is unreachable; the oldest is dropped beyond it. */
-  maxQueue?: number;
-  clock?: Clock;
-  /** Connection and publish failures (never thrown: the store holds every event). */
-  onError?: (error: unknown) => void;
-  /** Extra ioredis options for the connections this feed opens from a URL. */
-  redisOptions?: ConnectionOptions;
-}
-
-export interface RedisFeedStats {
-  /** Publish → read delay of the last event read live (ms); null before any. */
-  lastLagMs: number | null;
-  /** Events waiting to be published. */
-  queued: number;
-  /** Times the stream was found lost and subscribers were told to rebuild. */
-  lost: number;
-  /** Times this feed seeded the stream from a snapshot. */
-  seeded: number;
-  connected: boolean;
-}
-
-export interface RedisRevocationFeed extends RevocationFeed {
-  stats(): RedisFeedStats;
-}
+export type {
+  ConnectionOptions,
+  RedisFeedOptions,
+  RedisFeedStats,
+  RedisRevocationFeed,
+} from './redis-types.js';
 
 interface Pending {
   json: string;
+  /** The store log's seq, or '' for an event published without one. */
+  seq: string;
   settle: () => void;
 }
-
-/** Creates the stream from a snapshot only when it is missing, in one atomic step. */
-const SEED_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 1, #ARGV do redis.call('XADD', KEYS[1], '*', 'e', ARGV[i]) end
-redis.call('XADD', KEYS[1], '*', 'seed', tostring(#ARGV))
-return 1`;
-
-/**
- * Appends to the stream only while it exists: a missing stream was lost (or never seeded),
- * and recreating it with one event would make it look complete to a verifier.
- */
-const PUBLISH_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-return redis.call('XADD', KEYS[1], 'MINID', ARGV[1], '*', 'e', ARGV[2])`;
 
 const START_ID = '0-0';
 
@@ -98,6 +49,7 @@ export function redisFeed(
   options: RedisFeedOptions = {},
 ): RedisRevocationFeed {
   const key = options.key ?? 'notbefore:revocations';
+  const seqsKey = `${key}:seqs`;
   const retentionMs = (options.retention ?? 960) * 1000;
   const blockMs = options.blockMs ?? 500;
   const batchSize = options.batchSize ?? 1000;
@@ -143,6 +95,8 @@ export function redisFeed(
   let started = false;
   let loop: Promise<void> | undefined;
   let confirmed = 0;
+  /** The latest certificate read since the stream was last found lost (ms). */
+  let certified = 0;
   /** Reading a backlog (start, after a loss): entry ages there are not a lag. */
   let catchingUp = true;
   let lastId = START_ID;
@@ -192,14 +146,14 @@ export function redisFeed(
     let sha = scriptShas.get(script);
     if (sha !== undefined) {
       try {
-        return await command.call('EVALSHA', sha, 1, key, ...args);
+        return await command.call('EVALSHA', sha, 2, key, seqsKey, ...args);
       } catch (error) {
         if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
       }
     }
     sha = String(await command.call('SCRIPT', 'LOAD', script));
     scriptShas.set(script, sha);
-    return command.call('EVALSHA', sha, 1, key, ...args);
+    return command.call('EVALSHA', sha, 2, key, seqsKey, ...args);
   }
 
   function seedSource(): (() => Promise<readonly RevocationEvent[]>) | undefined {
@@ -246,6 +200,8 @@ export function redisFeed(
     // and a re-seeded stream may carry ids below the one we stopped at.
     lastId = START_ID;
     catchingUp = true;
+    // Certificates vouched for a stream that is gone; the re-seeded one needs its own.
+    certified = 0;
     for (const handlers of [...subscribers]) {
       try {
         handlers.lost?.();
@@ -322,6 +278,8 @@ export function redisFeed(
     const live = !catchingUp;
     for (const entry of entries) {
       lastId = entry.id;
+      if (entry.checkpoint !== undefined && entry.checkpoint > certified)
+        certified = entry.checkpoint;
       if (entry.event === null) continue;
       if (live) stats.lastLagMs = Math.max(0, clock.now() - idTime(entry.id));
       deliver(entry.event);
@@ -373,8 +331,8 @@ export function redisFeed(
         const head = queue[0];
         if (!head) break;
         try {
-          const minId = `${Math.max(0, clock.now() - retentionMs)}-0`;
-          const id = await runScript(PUBLISH_SCRIPT, [minId, head.json]);
+          const minMs = Math.max(0, clock.now() - retentionMs);
+          const id = await runScript(PUBLISH_SCRIPT, [`${minMs}-0`, minMs, head.json, head.seq]);
           if (id === null) {
             // The stream is missing: seed it (the store already holds this event, so the
             // snapshot may carry it too), then append again.
@@ -399,12 +357,13 @@ export function redisFeed(
   }
 
   return {
-    publish(event) {
+    publish(event, seq) {
       if (closed) return Promise.resolve();
       return new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, publishTimeoutMs);
         const pending: Pending = {
           json: JSON.stringify(event),
+          seq: seq === undefined ? '' : String(seq),
           settle: () => {
             clearTimeout(timer);
             resolve();
@@ -438,6 +397,8 @@ export function redisFeed(
       return caughtUp;
     },
     confirmedAt: () => confirmed,
+    certifiedAt: () => certified,
+    outbox: redisOutbox({ runScript, clock, retentionMs }),
     stats: () => ({ ...stats }),
     async close() {
       if (closed) return;

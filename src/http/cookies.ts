@@ -30,9 +30,9 @@ export interface SessionCookies {
   accessToken: string;
   refreshToken: string;
   csrfToken: string;
-  /** Access token lifetime, seconds. */
+  /** Until the access token expires, seconds. */
   accessMaxAge: number;
-  /** Until the session's absolute end, seconds. */
+  /** Until the session ends (idle or absolute, whichever comes first), seconds. */
   refreshMaxAge: number;
 }
 

@@ -7,7 +7,7 @@ import type { Auth } from '../sessions/types.js';
 import type { AccessTokenClaims } from '../tokens/types.js';
 import { ACCESS_COOKIE, CSRF_COOKIE } from './cookies.js';
 import { type Csrf, createCsrf } from './csrf.js';
-import { createEventHub, type EventHub } from './events.js';
+import { createEventHub, type EventHub, type EventHubOptions } from './events.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
 import { credential, type HttpRequest, isUnsafe, type RequestView, sameOrigin } from './request.js';
 import { errorResponse, type HttpResponse, validationError } from './response.js';
@@ -17,6 +17,8 @@ export interface MetricsHook {
   contentType: string;
   /** The exposition text (Prometheus format), produced on each scrape. */
   render(): Promise<string> | string;
+  /** Told +1 / -1 as event streams open and close (`createMetrics` keeps a gauge). */
+  eventStreams?(delta: number): void;
 }
 
 /** Options every adapter accepts. */
@@ -37,6 +39,10 @@ export interface HttpOptions {
   bodyLimit?: number;
   /** Keep-alive comment interval on event streams, ms. Default 15 000. */
   heartbeatMs?: number;
+  /** Open event streams per session; one more closes the oldest. Default 5. */
+  maxStreamsPerSession?: number;
+  /** Open event streams per user, all sessions together; same rule. Default 20. */
+  maxStreamsPerUser?: number;
   /** Folder of the demo page served at `/`; off when undefined. */
   webRoot?: string;
   /** Answers GET /healthz: true when ready and current. Default: `auth.ready()` resolved. */
@@ -62,6 +68,15 @@ export interface HttpContext {
   validator(schema: JsonSchema): ValidateFunction;
 }
 
+function hubOptions(options: HttpOptions): EventHubOptions {
+  const out: EventHubOptions = {};
+  if (options.maxStreamsPerSession !== undefined) out.maxPerSession = options.maxStreamsPerSession;
+  if (options.maxStreamsPerUser !== undefined) out.maxPerUser = options.maxStreamsPerUser;
+  const metrics = options.metrics;
+  if (metrics?.eventStreams !== undefined) out.onChange = (delta) => metrics.eventStreams?.(delta);
+  return out;
+}
+
 export function createContext(options: HttpOptions): HttpContext {
   const clock = options.clock ?? systemClock;
   const ajv = new Ajv({ allErrors: false, strict: true, coerceTypes: false });
@@ -70,7 +85,7 @@ export function createContext(options: HttpOptions): HttpContext {
   return {
     auth: options.auth,
     csrf: createCsrf(options.csrfSecret ?? randomBytes(32)),
-    hub: createEventHub(options.auth, clock),
+    hub: createEventHub(options.auth, clock, hubOptions(options)),
     limiter: createRateLimiter({ limit: options.rateLimit ?? 10, clock }),
     clock,
     trustProxy: options.trustProxy ?? false,

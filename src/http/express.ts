@@ -39,13 +39,27 @@ export interface NotbeforeRouter extends Router {
   close(): void;
 }
 
+/**
+ * The body as text for the shared core, whoever read it. Most apps mount `express.json()`
+ * (or urlencoded, raw, text) before the router; the stream is then already consumed and
+ * our own text parser skips it, so the parsed value is turned back into text. The
+ * Content-Type header is passed on untouched, so the core still refuses anything that was
+ * not sent as JSON (a form post parsed by `express.urlencoded()` included).
+ */
+function bodyText(body: unknown): string | undefined {
+  if (typeof body === 'string') return body;
+  if (Buffer.isBuffer(body)) return body.toString('utf8');
+  if (body === undefined || body === null) return undefined;
+  return JSON.stringify(body);
+}
+
 function toRequest(req: Request): HttpRequest {
   return {
     method: req.method,
     path: req.originalUrl.split('?', 1)[0] ?? '/',
     params: req.params as Record<string, string>,
     headers: flattenHeaders(req.headers),
-    body: typeof req.body === 'string' ? req.body : undefined,
+    body: bodyText(req.body),
     remoteAddress: req.socket.remoteAddress ?? '',
   };
 }
@@ -65,7 +79,8 @@ export function notbeforeRouter(
 ): NotbeforeRouter {
   const ctx = createContext({ ...options, auth });
   const router = express.Router() as NotbeforeRouter;
-  // Per route, so the host app's own body parsers never find a body already consumed.
+  // Per route, so the host app's own body parsers never find a body already consumed; when
+  // one of them ran first, it finds the stream read and leaves req.body as it is.
   const text = express.text({ type: () => true, limit: ctx.bodyLimit });
 
   for (const route of ROUTES) {

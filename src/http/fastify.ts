@@ -1,4 +1,10 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  FastifyServerOptions,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import type { AccessTokenClaims } from '../tokens/types.js';
 import { createContext, type HttpContext, type HttpOptions } from './core.js';
@@ -36,7 +42,7 @@ function toRequest(request: FastifyRequest): HttpRequest {
     params: (request.params ?? {}) as Record<string, string>,
     headers: flattenHeaders(request.headers),
     body: typeof request.body === 'string' ? request.body : undefined,
-    remoteAddress: request.socket.remoteAddress ?? '',
+    remoteAddress: request.socket.remoteAddress,
   };
 }
 
@@ -107,4 +113,21 @@ async function plugin(app: FastifyInstance, options: NotbeforeFastifyOptions): P
 }
 
 export const notbefore = fp(plugin, { name: 'notbefore', fastify: '5.x' });
+
+/**
+ * Pass as Fastify's server option: `Fastify({ frameworkErrors })`. Fastify answers a
+ * malformed URL (a bad percent-encoding in the path or in a route parameter) while
+ * routing, before any plugin or hook runs, and in its own shape; only this server-wide
+ * option reaches that answer, so the plugin cannot install it for you. With it the answer
+ * is the contract's `400 { error: { code: "VALIDATION_FAILED", message } }` with the
+ * usual security headers.
+ */
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (
+  error,
+  _request,
+  reply,
+) => {
+  // The option's type is generic over route schemas this answer does not use.
+  send(reply as unknown as FastifyReply, frameworkError(undefined, error));
+};
 export default notbefore;

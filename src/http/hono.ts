@@ -1,10 +1,10 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { streamSSE } from 'hono/streaming';
 import { AuthError } from '../errors.js';
 import type { Auth } from '../sessions/types.js';
 import type { AccessTokenClaims } from '../tokens/types.js';
-import { type Authenticated, createContext, type HttpContext, type HttpOptions } from './core.js';
+import { createContext, type HttpOptions } from './core.js';
+import { honoEventStream } from './hono-sse.js';
 import {
   authenticateRequest,
   frameworkError,
@@ -12,9 +12,10 @@ import {
   metricsResponse,
   pageResponse,
   payload,
+  toldOnceWhenUnknown,
 } from './kit.js';
 import type { HttpRequest } from './request.js';
-import { BASE_HEADERS, errorResponse, type HttpResponse } from './response.js';
+import { errorResponse, type HttpResponse } from './response.js';
 import { ROUTES, runRoute } from './routes.js';
 
 export interface NotbeforeEnv {
@@ -22,8 +23,18 @@ export interface NotbeforeEnv {
 }
 
 export interface NotbeforeHonoOptions extends Omit<HttpOptions, 'auth'> {
-  /** The peer address; default: @hono/node-server's `incoming` socket, else "unknown". */
-  remoteAddress?: (c: Context) => string;
+  /**
+   * The client's address, which keys the per-address sign-in rate limit and the store's
+   * per-client throttle. Default: the socket of @hono/node-server (`c.env.incoming`).
+   * On other runtimes pass one (e.g. from `getConnInfo` of `hono/bun`, `hono/deno`, or a
+   * header your edge proxy sets). A request whose address is unknown (undefined or '')
+   * skips the per-address limits: pooling every unknown client under one key would let
+   * one attacker lock everybody out. The per-account throttle applies to it all the same,
+   * and `onError` is told once that addresses are missing.
+   */
+  clientAddress?: (c: Context) => string | undefined;
+  /** @deprecated Use `clientAddress`. */
+  remoteAddress?: (c: Context) => string | undefined;
 }
 
 export type NotbeforeRoutes = Hono<NotbeforeEnv> & {
@@ -33,16 +44,16 @@ export type NotbeforeRoutes = Hono<NotbeforeEnv> & {
   close(): void;
 };
 
-function nodePeer(c: Context): string {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress ?? 'unknown';
+/** What @hono/node-server's `getConnInfo` reads; undefined on other runtimes. */
+function nodePeer(c: Context): string | undefined {
+  type Bindings = { incoming?: { socket?: { remoteAddress?: string } } };
+  const env = c.env as (Bindings & { server?: Bindings }) | undefined;
+  return (env?.server ?? env)?.incoming?.socket?.remoteAddress;
 }
 
-async function toRequest(
-  c: Context,
-  peer: (c: Context) => string,
-  withBody = true,
-): Promise<HttpRequest> {
+type Peer = (c: Context) => string | undefined;
+
+async function toRequest(c: Context, peer: Peer, withBody = true): Promise<HttpRequest> {
   const headers: Record<string, string | undefined> = {};
   c.req.raw.headers.forEach((value, name) => {
     headers[name] = value;
@@ -72,45 +83,15 @@ function send(_c: Context, res: HttpResponse): Response {
   });
 }
 
-function events(ctx: HttpContext, c: Context, opened: Authenticated): Response {
-  for (const [name, value] of Object.entries(BASE_HEADERS)) c.header(name, value);
-  c.header('cache-control', 'no-store');
-  return streamSSE(c, async (stream) => {
-    await stream.write('retry: 2000\n\n');
-    await new Promise<void>((resolve) => {
-      // writeSSE is async: queue the writes so a close never overtakes the last event.
-      let writes = Promise.resolve();
-      const heartbeat = setInterval(() => {
-        writes = writes.then(async () => {
-          await stream.write(': ping\n\n');
-        });
-      }, ctx.heartbeatMs);
-      const finish = (): void => {
-        clearInterval(heartbeat);
-        remove();
-        resolve();
-      };
-      const remove = ctx.hub.add(
-        opened.claims,
-        {
-          send: (event, data) => {
-            writes = writes.then(() => stream.writeSSE({ event, data: JSON.stringify(data) }));
-          },
-          close: () => {
-            writes.then(finish, finish);
-          },
-        },
-        opened.token,
-      );
-      stream.onAbort(finish);
-    });
-  });
-}
-
 /** The notbefore routes as a Hono app (mount with `app.route('/', routes)`). */
 export function notbeforeRoutes(auth: Auth, options: NotbeforeHonoOptions = {}): NotbeforeRoutes {
   const ctx = createContext({ ...options, auth });
-  const peer = options.remoteAddress ?? nodePeer;
+  const peer = toldOnceWhenUnknown(
+    ctx,
+    options.clientAddress ?? options.remoteAddress ?? nodePeer,
+    'notbefore/hono: no client address (not on @hono/node-server and no clientAddress ' +
+      'option); the per-address sign-in rate limit is skipped for such requests.',
+  );
   const app = new Hono<NotbeforeEnv>() as NotbeforeRoutes;
   const limit = bodyLimit({
     maxSize: ctx.bodyLimit,
@@ -123,7 +104,7 @@ export function notbeforeRoutes(auth: Auth, options: NotbeforeHonoOptions = {}):
       const req = await toRequest(c, peer);
       if (route.stream !== true) return send(c, await runRoute(ctx, route, req));
       const opened = authenticateRequest(ctx, req);
-      return isResponse(opened) ? send(c, opened) : events(ctx, c, opened);
+      return isResponse(opened) ? send(c, opened) : honoEventStream(ctx, c, opened);
     });
   }
   if (ctx.options.metrics !== undefined) {

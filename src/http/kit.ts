@@ -1,5 +1,4 @@
 import { AuthError } from '../errors.js';
-import type { AccessTokenClaims } from '../tokens/types.js';
 import { type Authenticated, authenticate, guard, type HttpContext } from './core.js';
 import { bearerToken, type HttpRequest, view } from './request.js';
 import { errorResponse, type HttpResponse, json } from './response.js';
@@ -66,14 +65,38 @@ export function payload(res: HttpResponse): {
   return { bytes: Buffer.from(JSON.stringify(res.body)), type: 'application/json; charset=utf-8' };
 }
 
-/** Framework errors (body too large, bad encoding) are the client's fault: 400, not 500. */
-export function frameworkError(ctx: HttpContext, error: unknown): HttpResponse {
+/**
+ * Framework errors (body too large, bad encoding, a malformed URL) are the client's
+ * fault: 400, not 500. `ctx` is absent only where the framework answers before any
+ * plugin is chosen (Fastify's `frameworkErrors`).
+ */
+export function frameworkError(ctx: HttpContext | undefined, error: unknown): HttpResponse {
   const status =
     (error as { statusCode?: unknown; status?: unknown } | null)?.statusCode ??
     (error as { status?: unknown } | null)?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return errorResponse(new AuthError('VALIDATION_FAILED', 'The request could not be read.'));
   }
-  ctx.options.onError?.(error);
+  ctx?.options.onError?.(error);
   return errorResponse(error);
+}
+
+/**
+ * Wraps an adapter's client-address source so `onError` hears once (not per request)
+ * that addresses are missing: the per-address limit is then off for those requests.
+ */
+export function toldOnceWhenUnknown<C>(
+  ctx: HttpContext,
+  source: (c: C) => string | undefined,
+  message: string,
+): (c: C) => string | undefined {
+  let told = false;
+  return (c) => {
+    const address = source(c);
+    if ((address === undefined || address.length === 0) && !told) {
+      told = true;
+      ctx.options.onError?.(new Error(message));
+    }
+    return address;
+  };
 }

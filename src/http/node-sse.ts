@@ -22,7 +22,8 @@ export async function nodeEventStream(
       send: (event, data) => {
         session.push(data, event);
       },
-      close: () => {
+      close: (retryMs) => {
+        if (retryMs !== undefined && !res.writableEnded) res.write(`retry: ${retryMs}\n\n`);
         res.end();
       },
     },

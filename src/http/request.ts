@@ -9,8 +9,8 @@ export interface HttpRequest {
   headers: Record<string, string | undefined>;
   /** The raw body text, undefined when there was none. Never parsed by the framework. */
   body: string | undefined;
-  /** The socket's peer address. */
-  remoteAddress: string;
+  /** The socket's peer address; undefined or empty when the adapter cannot know it. */
+  remoteAddress: string | undefined;
 }
 
 export interface RequestView extends HttpRequest {
@@ -44,13 +44,16 @@ export const wantsBearer = (req: HttpRequest): boolean =>
 /**
  * The client address for rate limits: the socket's peer, or with `trustProxy` the entry
  * our one trusted proxy appended (the rightmost), which a client cannot forge (ASVS 4.1.3).
+ * Undefined when unknown: callers must then skip per-address limits, never pool every
+ * unknown client under one key (one attacker would lock everybody out).
  */
-export function clientAddress(req: HttpRequest, trustProxy: boolean): string {
+export function clientAddress(req: HttpRequest, trustProxy: boolean): string | undefined {
   if (trustProxy) {
     const last = req.headers['x-forwarded-for']?.split(',').at(-1)?.trim();
     if (last !== undefined && last.length > 0 && last.length <= 64) return last;
   }
-  return req.remoteAddress;
+  const peer = req.remoteAddress;
+  return peer === undefined || peer.length === 0 ? undefined : peer;
 }
 
 const MAX_AUTHORIZATION = 8192;

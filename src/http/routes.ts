@@ -1,6 +1,12 @@
 import { AuthError } from '../errors.js';
 import type { SignedIn, StepUp } from '../sessions/types.js';
-import { CSRF_COOKIE, clearedCookies, REFRESH_COOKIE, sessionCookies } from './cookies.js';
+import {
+  ACCESS_COOKIE,
+  CSRF_COOKIE,
+  clearedCookies,
+  REFRESH_COOKIE,
+  sessionCookies,
+} from './cookies.js';
 import { type Authenticated, authenticate, guard, type HttpContext, parseBody } from './core.js';
 import { buildOpenApi } from './openapi.js';
 import {
@@ -33,7 +39,11 @@ export interface RouteDef {
 
 const secondsUntil = (ctx: HttpContext, ms: number): number => (ms - ctx.clock.now()) / 1000;
 
-/** A sign-in answer: tokens in the body for API clients, cookies for browsers. */
+/**
+ * A sign-in answer: tokens in the body for API clients, cookies for browsers. Callers
+ * pass `bearer` true only when the credential itself did not come from a cookie: a
+ * cookie session answered in the body would hand its tokens to any page script.
+ */
 function signedIn(ctx: HttpContext, s: SignedIn, status: number, bearer: boolean): HttpResponse {
   const session = { sid: s.session.sid };
   if (bearer) {
@@ -41,16 +51,13 @@ function signedIn(ctx: HttpContext, s: SignedIn, status: number, bearer: boolean
     return json(status, { accessToken, refreshToken, expiresAt, session, user });
   }
   const res = json(status, { user: s.user, expiresAt: s.expiresAt, session });
-  const sessionEnd = (s.session as { expiresAt?: number }).expiresAt;
   res.cookies = sessionCookies({
     accessToken: s.accessToken,
     refreshToken: s.refreshToken,
     csrfToken: ctx.csrf.issue(s.session.sid),
     accessMaxAge: secondsUntil(ctx, s.expiresAt),
-    refreshMaxAge:
-      sessionEnd === undefined
-        ? ctx.auth.options.refreshAbsoluteTtl
-        : secondsUntil(ctx, sessionEnd),
+    // No cookie outlives what it names: the session's idle or absolute end, whichever is first.
+    refreshMaxAge: secondsUntil(ctx, s.refreshExpiresAt),
   });
   return res;
 }
@@ -70,26 +77,45 @@ function admitSignIn(ctx: HttpContext, req: RequestView, bearer: boolean): void 
   if (!bearer && !sameOrigin(req, ctx.trustedOrigins, ctx.trustProxy)) {
     throw new AuthError('CSRF_FAILED', 'Cross-site sign-in refused.');
   }
-  const retryAfter = ctx.limiter.hit(clientAddress(req, ctx.trustProxy));
+  // An unknown address skips this limit rather than share one bucket with every other
+  // unknown client; the store's per-account throttle still counts each attempt.
+  const address = clientAddress(req, ctx.trustProxy);
+  const retryAfter = address === undefined ? 0 : ctx.limiter.hit(address);
   if (retryAfter > 0) throw new AuthError('RATE_LIMITED', 'Too many attempts.', { retryAfter });
 }
 
-/** A browser sign-in carrying a live session's cookies ends that session (ASVS 7.2.4). */
-async function endBrowserSession(ctx: HttpContext, req: RequestView): Promise<void> {
-  const access = req.cookies['__Host-nb_access'];
+/** `clientKey` for the store's throttle, only when the address is known. */
+const withClientKey = <T extends object>(
+  ctx: HttpContext,
+  req: RequestView,
+  input: T,
+): T & { clientKey?: string } => {
+  const clientKey = clientAddress(req, ctx.trustProxy);
+  return clientKey === undefined ? input : { ...input, clientKey };
+};
+
+/**
+ * A browser sign-in carrying a live session's cookies ends that session (ASVS 7.2.4).
+ * Called only once the new sign-in has succeeded: a wrong password (or any failure)
+ * must leave the session the cookies name alive, or anyone able to make the browser
+ * post a failed sign-in could sign its user out.
+ */
+async function endBrowserSession(ctx: HttpContext, req: RequestView, keep: string): Promise<void> {
+  const access = req.cookies[ACCESS_COOKIE];
   if (access !== undefined) {
     try {
-      await ctx.auth.logout(ctx.auth.verify(access).sid);
+      const { sid } = ctx.auth.verify(access);
+      if (sid !== keep) await ctx.auth.logout(sid);
       return;
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
     }
   }
   const refresh = req.cookies[REFRESH_COOKIE];
-  if (refresh !== undefined) {
+  if (refresh !== undefined && refresh.length > 0) {
     try {
       // Only the refresh token knows its session once the access token has expired.
-      await ctx.auth.logout((await ctx.auth.refresh(refresh)).session.sid);
+      await ctx.auth.revokeRefreshToken(refresh);
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
     }
@@ -127,15 +153,16 @@ export const ROUTES: readonly RouteDef[] = [
       const body = parseBody(ctx, req, S.credentialsBody);
       const email = body.email as string;
       const password = body.password as string;
-      if (!bearer) await endBrowserSession(ctx, req);
       await ctx.auth.signup({ email, password });
       const device = typeof body.device === 'string' ? body.device : undefined;
-      const clientKey = clientAddress(req, ctx.trustProxy);
       const s = await ctx.auth.login(
-        device === undefined
-          ? { email, password, clientKey }
-          : { email, password, device, clientKey },
+        withClientKey(
+          ctx,
+          req,
+          device === undefined ? { email, password } : { email, password, device },
+        ),
       );
+      if (!bearer) await endBrowserSession(ctx, req, s.session.sid);
       return signedIn(ctx, s, 201, bearer);
     },
   },
@@ -150,14 +177,12 @@ export const ROUTES: readonly RouteDef[] = [
       const bearer = wantsBearer(req);
       admitSignIn(ctx, req, bearer);
       const body = parseBody(ctx, req, S.credentialsBody);
-      if (!bearer) await endBrowserSession(ctx, req);
-      const input = {
-        email: body.email as string,
-        password: body.password as string,
-        clientKey: clientAddress(req, ctx.trustProxy),
-      };
+      const input = { email: body.email as string, password: body.password as string };
       const device = body.device;
-      const s = await ctx.auth.login(typeof device === 'string' ? { ...input, device } : input);
+      const s = await ctx.auth.login(
+        withClientKey(ctx, req, typeof device === 'string' ? { ...input, device } : input),
+      );
+      if (!bearer) await endBrowserSession(ctx, req, s.session.sid);
       return signedIn(ctx, s, 200, bearer);
     },
   },
@@ -188,7 +213,7 @@ export const ROUTES: readonly RouteDef[] = [
       }
       let s: SignedIn;
       try {
-        s = await ctx.auth.refresh(token, { clientKey: clientAddress(req, ctx.trustProxy) });
+        s = await ctx.auth.refresh(token, withClientKey(ctx, req, {}));
       } catch (error) {
         return withCleared(errorResponse(error), !fromBody && error instanceof AuthError);
       }
@@ -200,7 +225,9 @@ export const ROUTES: readonly RouteDef[] = [
           true,
         );
       }
-      return signedIn(ctx, s, 200, fromBody || wantsBearer(req));
+      // A refresh token from the cookie is answered in cookies whatever X-Auth-Transport
+      // says: else a page script could trade the HttpOnly cookie for readable tokens.
+      return signedIn(ctx, s, 200, fromBody);
     },
   },
   {
@@ -247,7 +274,8 @@ export const ROUTES: readonly RouteDef[] = [
         { keepSession: a.claims.sid },
       );
       if (s === null) return withCleared(noContent(), a.via === 'cookie');
-      return signedIn(ctx, s, 200, a.via === 'bearer' || wantsBearer(req));
+      // A cookie session stays a cookie session (see refresh).
+      return signedIn(ctx, s, 200, a.via === 'bearer');
     },
   },
   {

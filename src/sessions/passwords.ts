@@ -69,6 +69,17 @@ export interface PasswordRules {
   maxLength: number;
 }
 
+/**
+ * A lone surrogate (half of a UTF-16 pair). Encoding to UTF-8 turns every one of them into
+ * U+FFFD, so '\uD800' and '\uDBFF' would hash, compare and store as the same value: a
+ * password of them matches many others, an email of them collides with another's.
+ * (In a `u` regex a well-formed pair is one code point and never matches.)
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** True for text with no lone surrogates (String.prototype.isWellFormed, ES2024). */
+export const isWellFormed = (value: string): boolean => !LONE_SURROGATE.test(value);
+
 /** Code points, not UTF-16 units or bytes (ASVS 6.2.1: 8 emoji are 8 characters). */
 function codePoints(value: string): number {
   let n = 0;
@@ -77,9 +88,10 @@ function codePoints(value: string): number {
 }
 
 /**
- * Checks a password before it is hashed or set: type and upper bound first
- * (VALIDATION_FAILED, so a huge input never reaches the KDF), then strength
- * (WEAK_PASSWORD). No composition rules, no trimming, no case change (ASVS 6.2.5, 6.2.8).
+ * Checks a password before it is hashed or set: type, upper bound and well-formed
+ * Unicode (VALIDATION_FAILED, so a huge or ambiguous input never reaches the KDF). No
+ * composition rules, no trimming, no case change (ASVS 6.2.5, 6.2.8); strength is
+ * `assertStrongPassword`.
  */
 export function assertPasswordInput(value: unknown, rules: PasswordRules): asserts value is string {
   if (typeof value !== 'string' || value.length === 0)
@@ -89,6 +101,8 @@ export function assertPasswordInput(value: unknown, rules: PasswordRules): asser
       'VALIDATION_FAILED',
       `A password has at most ${rules.maxLength} characters.`,
     );
+  if (!isWellFormed(value))
+    throw new AuthError('VALIDATION_FAILED', 'The password is not well-formed Unicode text.');
 }
 
 export function assertStrongPassword(
@@ -147,6 +161,8 @@ export function normaliseEmail(value: unknown): string {
   if (typeof value !== 'string') throw new AuthError('VALIDATION_FAILED', 'An email is required.');
   if (value.length > MAX_EMAIL_LENGTH * 2)
     throw new AuthError('VALIDATION_FAILED', 'The email is too long.');
+  if (!isWellFormed(value))
+    throw new AuthError('VALIDATION_FAILED', 'The email is not well-formed Unicode text.');
   const email = value.trim().normalize('NFC').toLowerCase();
   if (email.length === 0 || email.length > MAX_EMAIL_LENGTH || !EMAIL.test(email))
     throw new AuthError('VALIDATION_FAILED', 'The email is not valid.');

@@ -2,15 +2,17 @@ import type { RevocationFeed } from '../feeds/port.js';
 import type { RevocationEvent } from '../revocation/events.js';
 import type { RevocationList } from '../revocation/list.js';
 import type { LoggedRevocation, Store } from '../stores/port.js';
+import { createOutbox, type OutboxRound } from './outbox.js';
 
 export type RevocationListener = (event: RevocationEvent) => void;
 
 /**
  * After the store has recorded a revocation: apply it to this instance's list, tell the
  * local listeners, then publish it to the feed. A failed publish is retried in the
- * background and never loses the revocation (it is in the store; other instances reload
- * from there on a lost feed). Events from the feed are applied and reported only when
- * they change the list, so this instance's own events are not reported twice.
+ * background, and never loses the revocation: the store's log is the outbox, and every
+ * instance's `repairFeed` re-publishes whatever the feed lacks, even after this process
+ * died between commit and publish. Events from the feed are applied and reported only
+ * when they change the list, so this instance's own events are not reported twice.
  */
 export interface RevocationPipeline {
   /** Local path: the store already holds these. */
@@ -27,17 +29,25 @@ export interface RevocationPipeline {
   catchUp(): Promise<number>;
   /** When the last catch-up began that read the log to its end (ms), or -Infinity. */
   storeConfirmedAt(): number;
+  /**
+   * Re-publishes logged revocations the feed lacks and certifies it (see outbox.ts); a
+   * no-op on an in-process feed.
+   */
+  repairFeed(): Promise<OutboxRound>;
   onRevocation(listener: RevocationListener): () => void;
   close(): void;
 }
 
 export interface PipelineOptions {
-  store: Store;
+  /** A getter: the default store is opened only when the instance starts. */
+  store: () => Store;
   feed: RevocationFeed;
   list: RevocationList;
   now: () => number;
   /** How far back an entry can still reject a token (ms). */
   windowMs: number;
+  /** How often the owner calls catchUp and repairFeed (ms). */
+  tickMs: number;
   onError: (error: unknown) => void;
 }
 
@@ -46,9 +56,18 @@ const RETRY_MS = 1000;
 const CATCH_UP_PAGE = 1000;
 
 export function revocationPipeline(options: PipelineOptions): RevocationPipeline {
-  const { store, feed, list } = options;
+  const { feed, list } = options;
+  const store = options.store;
   const listeners = new Set<RevocationListener>();
-  const unpublished: RevocationEvent[] = [];
+  const unpublished: LoggedRevocation[] = [];
+  const outbox = createOutbox({
+    store,
+    feed,
+    now: options.now,
+    windowMs: options.windowMs,
+    tickMs: options.tickMs,
+  });
+  let repairing: Promise<OutboxRound> | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
   let closed = false;
@@ -69,9 +88,9 @@ export function revocationPipeline(options: PipelineOptions): RevocationPipeline
 
   const flush = async (): Promise<void> => {
     while (unpublished.length > 0 && !closed) {
-      const event = unpublished[0]!;
+      const { seq, event } = unpublished[0]!;
       try {
-        await feed.publish(event);
+        await feed.publish(event, seq);
         unpublished.shift();
       } catch (error) {
         options.onError(error);
@@ -89,8 +108,8 @@ export function revocationPipeline(options: PipelineOptions): RevocationPipeline
     // The seq is read before the live window, so an entry committed in between is read
     // again by the next catch-up (harmless: applying is idempotent) rather than skipped.
     const startedAt = options.now();
-    const seq = await store.latestRevocationSeq();
-    const live = await store.liveRevocations(startedAt, options.windowMs);
+    const seq = await store().latestRevocationSeq();
+    const live = await store().liveRevocations(startedAt, options.windowMs);
     for (const { event } of live) if (list.apply(event)) notify(event);
     lastSeq = Math.max(lastSeq, seq);
     confirmedAt = Math.max(confirmedAt, startedAt);
@@ -102,7 +121,7 @@ export function revocationPipeline(options: PipelineOptions): RevocationPipeline
       // Everything committed before this moment has a seq below the log's end when we
       // read it (the stores assign seq in commit order), so reaching the end confirms it.
       const startedAt = options.now();
-      const page = await store.revocationsSince(lastSeq, CATCH_UP_PAGE);
+      const page = await store().revocationsSince(lastSeq, CATCH_UP_PAGE);
       for (const { seq, event } of page) {
         if (list.apply(event)) notify(event);
         lastSeq = Math.max(lastSeq, seq);
@@ -117,10 +136,10 @@ export function revocationPipeline(options: PipelineOptions): RevocationPipeline
 
   return {
     async commit(revocations) {
-      for (const { event } of revocations) {
-        list.apply(event);
-        notify(event);
-        unpublished.push(event);
+      for (const revocation of revocations) {
+        list.apply(revocation.event);
+        notify(revocation.event);
+        unpublished.push(revocation);
       }
       await flush();
     },
@@ -131,10 +150,11 @@ export function revocationPipeline(options: PipelineOptions): RevocationPipeline
           if (list.apply(event)) notify(event);
         },
         lost() {
+          outbox.reset();
           reload().catch(options.onError);
         },
         async snapshot() {
-          const live = await store.liveRevocations(options.now(), options.windowMs);
+          const live = await store().liveRevocations(options.now(), options.windowMs);
           return live.map((entry) => entry.event);
         },
       });
@@ -147,6 +167,12 @@ export function revocationPipeline(options: PipelineOptions): RevocationPipeline
       return catchingUp;
     },
     storeConfirmedAt: () => confirmedAt,
+    repairFeed() {
+      repairing ??= outbox.round().finally(() => {
+        repairing = undefined;
+      });
+      return repairing;
+    },
     onRevocation(listener) {
       listeners.add(listener);
       return () => {

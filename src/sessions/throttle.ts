@@ -1,19 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { AuthError } from '../errors.js';
-import type { FailureCount, Store } from '../stores/port.js';
+import type { AttemptLimits, Store } from '../stores/port.js';
 
 /**
- * Failed sign-ins counted in the store (so N instances do not allow N times the guesses)
- * per account and per client key, in a fixed window opened by the first failure. The
- * first `free` failures cost nothing; after that each attempt waits a doubling delay
- * (1 s, 2 s, 4 s, …) after the previous failure; at `max` the key is refused until its
- * window ends. So an attacker can hold an account shut for at most one window.
+ * Password attempts limited in the store (so N instances do not allow N times the
+ * guesses) per account and per client key, in a fixed window opened by the first
+ * attempt. An attempt is *reserved* before the password hash runs and given back only
+ * when the password was right, so concurrent guesses can never evaluate more passwords
+ * than the limit: the count is taken, not read and written later. The back-off rule
+ * (free attempts, then doubling delays, then shut until the window ends) is
+ * `attemptAllowedAt` in the stores' shared rules.
  */
-export interface ThrottleLimits {
-  free: number;
-  max: number;
-}
+export type ThrottleLimits = AttemptLimits;
 
 export interface ThrottlePolicy {
   windowSeconds: number;
@@ -28,11 +27,11 @@ export const DEFAULT_THROTTLE: ThrottlePolicy = {
 };
 
 export interface Throttle {
-  /** Throws RATE_LIMITED (with retryAfter in seconds) when any key must wait. */
-  check(keys: ThrottleKeys): Promise<void>;
-  fail(keys: ThrottleKeys): Promise<void>;
-  /** A correct password clears the account's count (not the client's). */
-  succeed(keys: ThrottleKeys): Promise<void>;
+  /**
+   * Reserves one attempt on every key, or throws RATE_LIMITED (with retryAfter in
+   * seconds) having reserved none. Resolves to the release to call if the password was right.
+   */
+  reserve(keys: ThrottleKeys): Promise<() => Promise<void>>;
 }
 
 export interface ThrottleKeys {
@@ -54,33 +53,26 @@ export function createThrottle(store: Store, clock: Clock, policy: ThrottlePolic
       list.push([keyOf('client', keys.clientKey), policy.client]);
     return list;
   };
-  const waitUntil = (failures: FailureCount, limits: ThrottleLimits): number => {
-    if (failures.count === 0) return 0;
-    const windowEnd = failures.windowStart + windowMs;
-    if (failures.count >= limits.max) return windowEnd;
-    if (failures.count < limits.free) return 0;
-    const delay = 1000 * 2 ** Math.min(30, failures.count - limits.free);
-    return Math.min(windowEnd, failures.lastAt + delay);
+  const releaseAll = async (keys: readonly string[]) => {
+    const now = clock.now();
+    for (const key of keys) await store.releaseAttempt(key, now, windowMs);
   };
   return {
-    async check(keys) {
+    async reserve(keys) {
       const now = clock.now();
-      let until = 0;
+      const taken: string[] = [];
       for (const [key, limits] of entries(keys)) {
-        until = Math.max(until, waitUntil(await store.getFailures(key, now, windowMs), limits));
+        const result = await store.reserveAttempt({ key, nowMs: now, windowMs, ...limits });
+        if (!result.ok) {
+          // The other keys' slots were not used: an attempt refused is not a guess.
+          await releaseAll(taken);
+          throw new AuthError('RATE_LIMITED', 'Too many failed attempts; try again later.', {
+            retryAfter: Math.max(1, Math.ceil((result.retryAt - now) / 1000)),
+          });
+        }
+        taken.push(key);
       }
-      if (until > now) {
-        throw new AuthError('RATE_LIMITED', 'Too many failed attempts; try again later.', {
-          retryAfter: Math.max(1, Math.ceil((until - now) / 1000)),
-        });
-      }
-    },
-    async fail(keys) {
-      const now = clock.now();
-      for (const [key] of entries(keys)) await store.recordFailure(key, now, windowMs);
-    },
-    async succeed(keys) {
-      await store.clearFailures(keyOf('account', keys.account));
+      return () => releaseAll(taken);
     },
   };
 }

@@ -27,6 +27,8 @@ export interface SignedIn {
   refreshToken: string;
   /** When the access token expires (ms since epoch). */
   expiresAt: number;
+  /** When the refresh token stops working unless used first (ms): the session's idle or absolute end. */
+  refreshExpiresAt: number;
   session: { sid: string };
   user: User;
   claims: AccessTokenClaims;
@@ -152,6 +154,13 @@ export interface AuthOptions {
    * (the check is best effort; the common-password list still applies).
    */
   isBreached?: (password: string) => Promise<boolean>;
+  /**
+   * Failures of background work: publishing to the feed, catching up from the store's
+   * log, repairing the feed, purging. None loses a revocation (the store holds them all and
+   * each is retried), but they are how an operator learns that Redis or the database is
+   * unreachable. Default: ignored.
+   */
+  onError?: (error: unknown) => void;
 }
 
 export interface PasswordPolicy {
@@ -169,5 +178,8 @@ export interface PasswordPolicy {
 }
 
 export type ResolvedAuthOptions = Required<
-  Omit<AuthOptions, 'store' | 'feed' | 'keys' | 'clock' | 'password' | 'throttle' | 'isBreached'>
+  Omit<
+    AuthOptions,
+    'store' | 'feed' | 'keys' | 'clock' | 'password' | 'throttle' | 'isBreached' | 'onError'
+  >
 > & { password: Required<PasswordPolicy>; throttle: ThrottlePolicy };

@@ -65,11 +65,18 @@ export interface Store {
   liveRevocations(nowMs: number, windowMs: number): Promise<LoggedRevocation[]>;
 
   // --- login throttling ---
-  /** Counts one failure for `key` in a fixed window starting at its first failure. */
-  recordFailure(key: string, nowMs: number, windowMs: number): Promise<FailureCount>;
+  /**
+   * Takes one attempt slot for `key` before a password is checked, in one atomic step:
+   * refused (with the time it may be retried) when the key's window is full or its
+   * back-off has not passed (see `attemptAllowedAt`). A reserved slot counts as a failure
+   * until `releaseAttempt` gives it back, so concurrent guesses, on any number of
+   * instances, can never evaluate more passwords than the limit allows.
+   */
+  reserveAttempt(input: ReserveAttemptInput): Promise<ReserveAttemptResult>;
+  /** Gives back one reserved slot (the password was right). Never below zero. */
+  releaseAttempt(key: string, nowMs: number, windowMs: number): Promise<void>;
   /** The live count for `key` (count 0 when none or the window has passed). */
   getFailures(key: string, nowMs: number, windowMs: number): Promise<FailureCount>;
-  clearFailures(key: string): Promise<void>;
 
   // --- keys and secrets ---
   /** The stored value of `name`, or `value` stored now: the first writer wins. */
@@ -215,6 +222,24 @@ export interface LoggedRevocation {
   seq: number;
   event: RevocationEvent;
 }
+
+export interface AttemptLimits {
+  /** Attempts in a window that cost no waiting. */
+  free: number;
+  /** Attempts in a window after which the key waits for the window to end. */
+  max: number;
+}
+
+export interface ReserveAttemptInput extends AttemptLimits {
+  key: string;
+  nowMs: number;
+  /** The fixed window, opened by the first attempt (ms). */
+  windowMs: number;
+}
+
+export type ReserveAttemptResult =
+  | { ok: true; count: number }
+  | { ok: false /** When the next attempt may be made (ms). */; retryAt: number };
 
 export interface FailureCount {
   count: number;

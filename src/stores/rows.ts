@@ -2,8 +2,9 @@ import type { RevocationEvent } from '../revocation/events.js';
 import type { FailureCount, LoggedRevocation, StoredSession, StoredUser } from './port.js';
 
 /**
- * Row mapping and rules shared by the SQL stores. Column names are the same in every
- * store; numbers may arrive as strings (PostgreSQL BIGINT), hence Number().
+ * Row mapping shared by the SQL stores. Column names are the same in every store;
+ * numbers may arrive as strings (PostgreSQL BIGINT), hence Number(). The rules the stores
+ * share are in rules.ts.
  */
 type Row = Record<string, unknown>;
 
@@ -57,31 +58,4 @@ export function toFailures(row: Row | undefined, nowMs: number, windowMs: number
   const windowStart = num(row.window_start);
   if (windowStart + windowMs <= nowMs) return { count: 0, windowStart: 0, lastAt: 0 };
   return { count: num(row.count), windowStart, lastAt: num(row.last_at) };
-}
-
-/** Where an event must still be kept: token entries until their exp, others from `at`. */
-export function liveFrom(event: RevocationEvent): number {
-  return event.kind === 'token' ? Math.max(event.at, event.exp) : event.at;
-}
-
-export function isLive(session: StoredSession, nowMs: number): boolean {
-  return (
-    session.revokedAt === null && nowMs < session.idleExpiresAt && nowMs < session.absoluteExpiresAt
-  );
-}
-
-/**
- * A watermark must cut off every token already minted, even one minted in this very
- * millisecond by a refresh that committed just before: so it is placed after the
- * highest iat the store has recorded for the affected sessions.
- */
-export function cutoffAfter(nowMs: number, lastIssued: readonly number[], floor = 0): number {
-  let at = Math.max(nowMs, floor);
-  for (const issued of lastIssued) at = Math.max(at, issued + 1);
-  return at;
-}
-
-/** The iat for a token minted now: never below a cutoff the store already holds. */
-export function issueAt(nowMs: number, userCutoff: number, globalCutoff: number): number {
-  return Math.max(nowMs, userCutoff, globalCutoff);
 }

@@ -107,6 +107,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const pruner = setInterval(() => list.prune(), PRUNE_EVERY_MS);
   pruner.unref();
 
+  /** The feed read to its end, and certified complete by an auth instance (see outbox.ts). */
+  const confirmedAt = () =>
+    Math.min(feed.confirmedAt(), feed.certifiedAt?.() ?? Number.POSITIVE_INFINITY);
+  let gaveUp = false;
+  /** On a shared feed, ready also waits for the first certificate an auth instance writes. */
+  const certified = async () => {
+    const certifiedAt = feed.certifiedAt?.bind(feed);
+    if (certifiedAt === undefined) return;
+    while (!closed && !gaveUp && clock.now() - certifiedAt() > maxStalenessMs)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+  };
+
   const start = async () => {
     const timeoutMs = (options.readyTimeout ?? 10) * 1000;
     let timer: NodeJS.Timeout | undefined;
@@ -117,8 +129,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
       );
     });
     try {
-      await Promise.race([Promise.all([keys.load(), feed.start()]), timeout]);
+      await Promise.race([Promise.all([keys.load(), feed.start().then(certified)]), timeout]);
     } finally {
+      gaveUp = true;
       clearTimeout(timer);
     }
     if (closed) throw new Error('createVerifier: closed');
@@ -131,14 +144,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (current === undefined || closed) {
         throw new AuthError('REVOCATION_STATE_STALE', 'The verifier is not ready yet.');
       }
-      if (!failOpen && clock.now() - feed.confirmedAt() > maxStalenessMs) {
+      // The feed counts only as far as an auth instance has certified it complete: a
+      // revocation whose publisher died before publishing is then re-published or we fail
+      // closed, never silently missing.
+      if (!failOpen && clock.now() - confirmedAt() > maxStalenessMs) {
         throw new AuthError(
           'REVOCATION_STATE_STALE',
           'Revocation state is not current; try again shortly.',
         );
       }
       const claims = current.verify(token);
-      if (claims.exp - claims.iat > maxTokenLifetime) {
+      // exp and iat are fractional seconds: allow their float error, nothing more.
+      if (claims.exp - claims.iat > maxTokenLifetime + 0.001) {
         throw new AuthError(
           'TOKEN_CLAIM_INVALID',
           'Token lifetime exceeds what this verifier tracks.',

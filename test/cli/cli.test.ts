@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,13 +125,50 @@ describe('notbefore CLI', () => {
     }
   }, 120_000);
 
-  it('a bad flag exits 2 with one line', async () => {
+  it('a bad flag exits 2 with one line: the mistake, then where the usage is', async () => {
     const r = run(['serve', '--port', 'eighty']);
     expect(await r.exited).toBe(2);
-    expect(r.out().trim().split('\n')).toHaveLength(1);
-    expect(r.out()).toMatch(/^notbefore: --port/);
+    expect(r.out()).toBe(
+      'notbefore: --port must be a whole number from 0 to 65535 (got "eighty"); see notbefore help serve\n',
+    );
     const unknown = run(['serve', '--no-such-flag']);
     expect(await unknown.exited).toBe(2);
+    expect(unknown.out()).toBe(
+      "notbefore: Unknown option '--no-such-flag'; see notbefore help serve\n",
+    );
+    const command = run(['serv']);
+    expect(await command.exited).toBe(2);
+    expect(command.out()).toBe('notbefore: unknown command "serv"; see notbefore help\n');
+    const keys = run(['keys', 'generate', '--alg']);
+    expect(await keys.exited).toBe(2);
+    expect(keys.out()).toMatch(
+      /^notbefore: Option '--alg <value>' argument missing; see notbefore help keys\n$/,
+    );
+  }, 60_000);
+
+  it('--version and -v print the package version; help pages exist for each hint', async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
+    for (const flag of ['--version', '-v']) {
+      const r = run([flag]);
+      expect(await r.exited).toBe(0);
+      expect(r.out()).toBe(`${version}\n`);
+    }
+    const serve = run(['help', 'serve']);
+    expect(await serve.exited).toBe(0);
+    expect(serve.out()).toMatch(/^Usage: notbefore serve/);
+    const keys = run(['help', 'keys']);
+    expect(await keys.exited).toBe(0);
+    expect(keys.out()).toMatch(/^Usage: notbefore keys generate/);
+    const top = run(['help']);
+    expect(await top.exited).toBe(0);
+    expect(top.out()).toContain('--version');
+    expect(top.out()).not.toContain('bench [');
+  }, 60_000);
+
+  it('bench is no longer a command of the package: it points at the checkout', async () => {
+    const r = run(['bench', '--quick']);
+    expect(await r.exited).toBe(2);
+    expect(r.out()).toMatch(/^notbefore: .*`npm run bench` in a checkout; see notbefore help\n$/);
   }, 60_000);
 
   it('an unreachable database exits 1 with one line', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ManualClock } from '../../src/clock.js';
+import { createMetrics } from '../../src/metrics.js';
 import type { Auth } from '../../src/sessions/types.js';
 import {
   ADMIN,
@@ -26,6 +27,49 @@ const COOKIE_FLAGS: Record<string, RegExp[]> = {
 
 const cookieNamed = (cookies: string[], name: string): string | undefined =>
   cookies.find((c) => c.startsWith(`${name}=`));
+
+/** A Set-Cookie's Max-Age in seconds (NaN when absent). */
+const maxAgeOf = (cookies: string[], name: string): number =>
+  Number(/;\s*Max-Age=(\d+)/i.exec(cookieNamed(cookies, name) ?? '')?.[1]);
+
+/** Polls `check` until it holds (each adapter notices a closed socket in its own time). */
+async function until(check: () => Promise<boolean> | boolean, what: string, ms = 3000) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** An event stream read in the background: its text so far, and whether the server ended it. */
+function watchStream(res: Response) {
+  const reader = res.body?.getReader();
+  if (reader === undefined) throw new Error('no body');
+  const decoder = new TextDecoder();
+  const state = { text: '', ended: false };
+  const done = (async () => {
+    try {
+      for (;;) {
+        const { done: last, value } = await reader.read();
+        if (last) break;
+        state.text += decoder.decode(value, { stream: true });
+      }
+    } catch {
+      // cancelled below
+    }
+    state.ended = true;
+  })();
+  return {
+    state,
+    /** True once the server has ended the stream (false after `ms` without an end). */
+    endsWithin: (ms: number) =>
+      Promise.race([
+        done.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), ms)),
+      ]),
+    cancel: () => reader.cancel().catch(() => {}),
+  };
+}
 
 /**
  * The route suite, written once and run against every adapter. `make` builds the adapter
@@ -110,6 +154,88 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
               .filter((c) => /nb_(access|refresh)=/.test(c))
               .every((c) => /HttpOnly/.test(c)),
           ).toBe(true);
+        }
+      });
+
+      it('3.3.4: a cookie refresh is answered in cookies whatever X-Auth-Transport says', async () => {
+        const b = await signupBrowser();
+        const res = await b.call('POST', '/auth/refresh', undefined, {
+          'x-auth-transport': 'bearer',
+        });
+        expect(res.status).toBe(200);
+        const body = res.json();
+        expect(body.accessToken).toBeUndefined();
+        expect(body.refreshToken).toBeUndefined();
+        expect(body.session.sid).toEqual(expect.any(String));
+        for (const name of Object.keys(COOKIE_FLAGS))
+          expect(cookieNamed(res.cookies, name)).toBeDefined();
+        const refresh = b.jar.get('__Secure-nb_refresh') as string;
+        expect(res.body).not.toContain(refresh);
+        expect(res.body).not.toContain(b.jar.get('__Host-nb_access') as string);
+        expect((await b.call('GET', '/auth/me')).status).toBe(200);
+        // And the same refresh token in the body (an API client) still gets the body answer.
+        const viaBody = await api(server).call('POST', '/auth/refresh', { refreshToken: refresh });
+        expect(viaBody.status).toBe(200);
+        expect(viaBody.json().refreshToken).toEqual(expect.any(String));
+      });
+
+      it('3.3.4: a cookie-authenticated password change is answered in cookies whatever X-Auth-Transport says', async () => {
+        const b = await signupBrowser();
+        const res = await b.call(
+          'POST',
+          '/auth/password',
+          { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' },
+          { 'x-auth-transport': 'bearer' },
+        );
+        expect(res.status).toBe(200);
+        expect(res.json().accessToken).toBeUndefined();
+        expect(res.json().refreshToken).toBeUndefined();
+        expect(cookieNamed(res.cookies, '__Secure-nb_refresh')).toBeDefined();
+        expect(res.body).not.toContain(b.jar.get('__Secure-nb_refresh') as string);
+        expect((await b.call('GET', '/auth/me')).status).toBe(200);
+        expect((await b.call('POST', '/auth/refresh')).status).toBe(200);
+      });
+
+      it('3.3.1: no cookie outlives what it holds: the session end (idle or absolute) and the access token', async () => {
+        const short = await makeAuth(
+          { accessTokenTtl: 300, refreshIdleTtl: 600, refreshAbsoluteTtl: 1000 },
+          makeStore,
+        );
+        try {
+          const s = await make(short.auth, {
+            rateLimit: 0,
+            clock: short.clock,
+            heartbeatMs: 60_000,
+          });
+          extra.push(s);
+          const b = browser(s);
+          const signup = await b.call('POST', '/auth/signup', {
+            email: 'bea@example.com',
+            password: PASSWORD,
+          });
+          expect(signup.status).toBe(201);
+          const within = (value: number, max: number) => {
+            expect(value).toBeLessThanOrEqual(max);
+            expect(value).toBeGreaterThanOrEqual(max - 1);
+          };
+          // Idle end first: 600 s, not the 1000 s absolute lifetime.
+          within(maxAgeOf(signup.cookies, '__Secure-nb_refresh'), 600);
+          within(maxAgeOf(signup.cookies, '__Host-nb_csrf'), 600);
+          within(maxAgeOf(signup.cookies, '__Host-nb_access'), 300);
+          short.clock.advance(550_000);
+          const late = await b.call('POST', '/auth/refresh');
+          expect(late.status).toBe(200);
+          // Idle end now 600 s away, the absolute end only 450 s.
+          within(maxAgeOf(late.cookies, '__Secure-nb_refresh'), 450);
+          within(maxAgeOf(late.cookies, '__Host-nb_csrf'), 450);
+          within(maxAgeOf(late.cookies, '__Host-nb_access'), 300);
+          short.clock.advance(250_000);
+          const last = await b.call('POST', '/auth/refresh');
+          expect(last.status).toBe(200);
+          within(maxAgeOf(last.cookies, '__Secure-nb_refresh'), 200);
+          within(maxAgeOf(last.cookies, '__Host-nb_access'), 200);
+        } finally {
+          await short.close();
         }
       });
 
@@ -372,6 +498,41 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
         expect(list.json().sessions).toHaveLength(1);
       });
 
+      it('7.2.4: a failed browser sign-in leaves the live cookie session alone', async () => {
+        const b = await signupBrowser();
+        const before = new Map(b.jar.values);
+        const failures = [
+          await b.call('POST', '/auth/login', {
+            email: 'bea@example.com',
+            password: 'not the password at all',
+          }),
+          await b.call('POST', '/auth/login', { email: 'nobody@example.com', password: PASSWORD }),
+          await b.call('POST', '/auth/signup', { email: 'bea@example.com', password: PASSWORD }),
+          await b.call('POST', '/auth/signup', { email: 'cat@example.com', password: 'short' }),
+        ];
+        expect(failures.map((r) => r.status)).toEqual([401, 401, 409, 400]);
+        for (const res of failures) expect(res.cookies).toEqual([]);
+        expect(b.jar.values).toEqual(before);
+        expect((await b.call('GET', '/auth/me')).status).toBe(200);
+        expect((await b.call('POST', '/auth/refresh')).status).toBe(200);
+        expect((await b.call('GET', '/auth/sessions')).json().sessions).toHaveLength(1);
+      });
+
+      it('7.2.4: a failed sign-in with only the refresh cookie left keeps that session too', async () => {
+        const b = await signupBrowser();
+        b.jar.values.delete('__Host-nb_access');
+        const wrong = await b.call('POST', '/auth/login', {
+          email: 'bea@example.com',
+          password: 'not the password at all',
+        });
+        expect(wrong.status).toBe(401);
+        expect(wrong.cookies).toEqual([]);
+        clock.advance(10_000); // past the reuse grace: a rotated-away token would now be refused
+        const refreshed = await b.call('POST', '/auth/refresh');
+        expect(refreshed.status).toBe(200);
+        expect((await b.call('GET', '/auth/me')).status).toBe(200);
+      });
+
       it('7.2.4: the old session ends even when only its refresh cookie is left', async () => {
         const b = await signupBrowser();
         const oldRefresh = b.jar.get('__Secure-nb_refresh') as string;
@@ -588,6 +749,51 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
             expect(res.json().error.code).toBe('VALIDATION_FAILED');
           }
         }
+      });
+
+      it('malformed URLs get a 4xx in the contract shape, never the framework shape', async () => {
+        const admin = await signupApi(ADMIN);
+        for (const [method, path] of [
+          ['DELETE', '/auth/sessions/%E0%A4%A'],
+          ['DELETE', '/auth/sessions/%ZZ'],
+          ['DELETE', '/auth/sessions/%'],
+          ['DELETE', '/auth/sessions/%C0%80'],
+          ['PUT', '/admin/users/%E0%A4%A/roles'],
+          ['POST', '/admin/users/%ED%A0%80/disable'],
+        ] as const) {
+          const res = await admin.call(method, path, method === 'PUT' ? { roles: [] } : {});
+          expect(res.status, `${method} ${path}`).toBeGreaterThanOrEqual(400);
+          expect(res.status, `${method} ${path}`).toBeLessThan(500);
+          expect(res.json(), `${method} ${path}`).toEqual({
+            error: { code: expect.any(String), message: expect.any(String) },
+          });
+          expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+        }
+        // Outside every route the host app answers (Fastify: this plugin's frameworkErrors),
+        // but never with a 5xx.
+        const stray = await server.request('GET', '/auth/%E0%A4%A');
+        expect(stray.status).toBeGreaterThanOrEqual(400);
+        expect(stray.status).toBeLessThan(500);
+      });
+
+      it('6.2.1: passwords of lone surrogates (not well-formed UTF-16) get 400 VALIDATION_FAILED', async () => {
+        // '\uD800' and '\uDBFF' both become U+FFFD in UTF-8: one would open the other's account.
+        for (const [path, password] of [
+          ['/auth/signup', `${PASSWORD} \\ud800`],
+          ['/auth/login', `${PASSWORD} \\udbff`],
+        ] as const) {
+          const res = await server.request('POST', path, {
+            headers: { 'content-type': 'application/json', 'x-auth-transport': 'bearer' },
+            body: `{"email":"ann@example.com","password":"${password}"}`,
+          });
+          expect(res.status, path).toBe(400);
+          expect(res.json().error.code).toBe('VALIDATION_FAILED');
+        }
+        const fine = await api(server).call('POST', '/auth/signup', {
+          email: 'ann@example.com',
+          password: `${PASSWORD} 🦊`,
+        });
+        expect(fine.status).toBe(201);
       });
 
       it('3.5.3: safe methods never reach a mutating route', async () => {
@@ -823,6 +1029,45 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
         const viaCookie = await server.stream('/auth/events', { cookie: b.jar.header() });
         expect(viaCookie.status).toBe(200);
         await viaCookie.body?.cancel();
+      });
+
+      it('caps open streams per session and per user (oldest closed first); /metrics counts them', async () => {
+        const metrics = createMetrics();
+        const capped = await start({ maxStreamsPerSession: 2, maxStreamsPerUser: 3, metrics });
+        const open = async () => {
+          const text = (await capped.request('GET', '/metrics')).body;
+          return Number(/^notbefore_event_streams (\d+)$/m.exec(text)?.[1] ?? Number.NaN);
+        };
+        const a = api(capped);
+        await a.call('POST', '/auth/signup', { email: 'ann@example.com', password: PASSWORD });
+        const b = api(capped);
+        await b.call('POST', '/auth/login', { email: 'ann@example.com', password: PASSWORD });
+        const streams: ReturnType<typeof watchStream>[] = [];
+        const connect = async (client: ReturnType<typeof api>, expected: number) => {
+          const res = await capped.stream('/auth/events', {
+            authorization: `Bearer ${client.access}`,
+          });
+          expect(res.status).toBe(200);
+          const watched = watchStream(res);
+          streams.push(watched);
+          await until(async () => (await open()) === expected, `${expected} open streams`);
+          return watched;
+        };
+        try {
+          const a1 = await connect(a, 1);
+          const a2 = await connect(a, 2);
+          const a3 = await connect(a, 2); // the session's third: a1 goes
+          expect(await a1.endsWithin(3000)).toBe(true);
+          expect(a1.state.text).toMatch(/retry: ?60000/);
+          expect(a1.state.text).not.toMatch(/event:/);
+          const b1 = await connect(b, 3);
+          await connect(b, 3); // the user's fourth: the oldest of them all (a2) goes
+          expect(await a2.endsWithin(3000)).toBe(true);
+          expect([a3.state.ended, b1.state.ended]).toEqual([false, false]);
+        } finally {
+          for (const w of streams) await w.cancel();
+        }
+        await until(async () => (await open()) === 0, 'every stream counted closed');
       });
 
       it('sends heartbeat comments so proxies keep the stream open', async () => {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify from 'fastify';
 import { notbeforeRouter } from '../../src/http/express.js';
-import { notbefore } from '../../src/http/fastify.js';
+import { frameworkErrors, notbefore } from '../../src/http/fastify.js';
 import { notbeforeRoutes } from '../../src/http/hono.js';
 import { fromResponse, type MakeServer, type TestServer } from './harness.js';
 
@@ -20,7 +20,10 @@ const closeServer = (server: Server): Promise<void> =>
 
 /** Fastify, driven by inject(); event streams need a real socket. */
 export const makeFastify: MakeServer = async (auth, options) => {
-  const app = Fastify();
+  // As documented for the plugin: malformed URLs are answered before any plugin runs.
+  // forceCloseConnections: a stream the test client cancelled can leave its socket open
+  // for undici's keep-alive timeout (4 s), which close() would otherwise wait out.
+  const app = Fastify({ frameworkErrors, forceCloseConnections: true });
   await app.register(notbefore, { ...options, auth });
   app.get('/app/private', { preHandler: app.authenticate }, async (request) => ({
     sub: request.auth?.sub,
@@ -94,7 +97,8 @@ export const makeExpress: MakeServer = async (auth, options) => {
 
 /** Hono, driven by app.request(): Web Requests in, Web Responses out. */
 export const makeHono: MakeServer = async (auth, options) => {
-  const routes = notbeforeRoutes(auth, { ...options, remoteAddress: () => '192.0.2.1' });
+  // app.request() has no socket: the address comes from the documented option.
+  const routes = notbeforeRoutes(auth, { ...options, clientAddress: () => '192.0.2.1' });
   routes.get('/app/private', routes.authenticate, (c) => c.json({ sub: c.get('auth')?.sub }));
   routes.post('/app/private', routes.authenticate, (c) => c.json({ sub: c.get('auth')?.sub }));
   const origin = 'http://localhost';

@@ -7,7 +7,12 @@ import { manualClock } from '../../src/clock.js';
 import { AuthError } from '../../src/errors.js';
 import { clearedCookies, parseCookies } from '../../src/http/cookies.js';
 import { createCsrf } from '../../src/http/csrf.js';
-import { createEventHub, type EventSink } from '../../src/http/events.js';
+import {
+  createEventHub,
+  type EventHubOptions,
+  type EventSink,
+  REPLACED_RETRY_MS,
+} from '../../src/http/events.js';
 import { createRateLimiter } from '../../src/http/rate-limit.js';
 import {
   clientAddress,
@@ -110,6 +115,14 @@ describe('request parsing', () => {
     expect(clientAddress(r, true)).toBe('198.51.100.4');
   });
 
+  it('an unknown peer address is undefined, never a shared placeholder', () => {
+    expect(clientAddress(req({}, { remoteAddress: undefined }), false)).toBeUndefined();
+    expect(clientAddress(req({}, { remoteAddress: '' }), false)).toBeUndefined();
+    const forwarded = req({ 'x-forwarded-for': '198.51.100.4' }, { remoteAddress: undefined });
+    expect(clientAddress(forwarded, true)).toBe('198.51.100.4');
+    expect(clientAddress(forwarded, false)).toBeUndefined();
+  });
+
   it('same-origin check: Origin vs Host, Sec-Fetch-Site, allowlist', () => {
     const host = { host: 'auth.example:8443' };
     expect(sameOrigin(req(host), [], false)).toBe(true);
@@ -187,7 +200,7 @@ describe('event hub', () => {
     auth_time: 0,
     roles: [],
   });
-  const setup = () => {
+  const setup = (options: EventHubOptions = {}) => {
     let emit: (event: RevocationEvent) => void = () => {};
     const revoked = new Set<string>();
     const auth = {
@@ -202,17 +215,19 @@ describe('event hub', () => {
       },
     } as unknown as Auth;
     const clock = manualClock(0);
-    const hub = createEventHub(auth, clock);
+    const hub = createEventHub(auth, clock, options);
     const sink = () => {
       const sent: string[] = [];
       let closed = false;
+      let retry: number | undefined;
       const s: EventSink = {
         send: (e, d) => sent.push(`${e}:${JSON.stringify(d)}`),
-        close: () => {
+        close: (retryMs) => {
           closed = true;
+          retry = retryMs;
         },
       };
-      return { s, sent, isClosed: () => closed };
+      return { s, sent, isClosed: () => closed, retry: () => retry };
     };
     return { hub, sink, revoked, emit: (e: RevocationEvent) => emit(e) };
   };
@@ -259,6 +274,86 @@ describe('event hub', () => {
     hub.add(claims('s1', 'u', 1000), late.s, 'revoked-token');
     expect(late.sent).toEqual(['session-revoked:{"sid":"s1","reason":"session"}']);
     expect(late.isClosed()).toBe(true);
+    expect(hub.size()).toBe(0);
+  });
+
+  it('caps streams per session: one more closes the oldest, which is told to wait before reconnecting', () => {
+    const { hub, sink } = setup({ maxPerSession: 2 });
+    const [a, b, c] = [sink(), sink(), sink()];
+    hub.add(claims('s1', 'u', 1000), a.s, 'token');
+    hub.add(claims('s1', 'u', 1000), b.s, 'token');
+    expect(a.isClosed()).toBe(false);
+    hub.add(claims('s1', 'u', 1000), c.s, 'token');
+    expect(a.isClosed()).toBe(true);
+    expect(a.retry()).toBe(REPLACED_RETRY_MS);
+    expect(a.sent).toEqual([]);
+    expect([b.isClosed(), c.isClosed()]).toEqual([false, false]);
+    expect(hub.size()).toBe(2);
+  });
+
+  it('caps streams per user across sessions; other users are untouched', () => {
+    const { hub, sink } = setup({ maxPerSession: 5, maxPerUser: 3 });
+    const mine = [sink(), sink(), sink()];
+    const theirs = sink();
+    hub.add(claims('s1', 'u', 1000), mine[0]!.s, 'token');
+    hub.add(claims('x1', 'v', 1000), theirs.s, 'token');
+    hub.add(claims('s2', 'u', 1000), mine[1]!.s, 'token');
+    hub.add(claims('s3', 'u', 1000), mine[2]!.s, 'token');
+    expect(mine.map((m) => m.isClosed())).toEqual([false, false, false]);
+    const fourth = sink();
+    hub.add(claims('s4', 'u', 1000), fourth.s, 'token');
+    expect(mine.map((m) => m.isClosed())).toEqual([true, false, false]);
+    expect(fourth.isClosed()).toBe(false);
+    expect(theirs.isClosed()).toBe(false);
+    expect(hub.size()).toBe(4);
+  });
+
+  it('a refused stream pushes nobody out; the defaults are 5 per session and 20 per user', () => {
+    const { hub, sink, revoked } = setup({ maxPerSession: 1 });
+    const live = sink();
+    hub.add(claims('s1', 'u', 1000), live.s, 'token');
+    revoked.add('revoked-token');
+    hub.add(claims('s1', 'u', 1000), sink().s, 'revoked-token');
+    expect(live.isClosed()).toBe(false);
+
+    const d = setup();
+    const opened = Array.from({ length: 6 }, () => sink());
+    for (const o of opened) d.hub.add(claims('s', 'w', 1000), o.s, 'token');
+    expect(opened.map((o) => o.isClosed())).toEqual([true, false, false, false, false, false]);
+    const many = Array.from({ length: 21 }, () => sink());
+    many.forEach((o, i) => {
+      d.hub.add(claims(`t${i}`, 'z', 1000), o.s, 'token');
+    });
+    expect(many.filter((o) => o.isClosed())).toHaveLength(1);
+    expect(many[0]?.isClosed()).toBe(true);
+    expect(() => setup({ maxPerSession: 0 })).toThrow(RangeError);
+    expect(() => setup({ maxPerUser: 1.5 })).toThrow(RangeError);
+  });
+
+  it('onChange counts every open and every close, however the stream ends', () => {
+    let open = 0;
+    const { hub, sink, emit, revoked } = setup({
+      maxPerSession: 1,
+      onChange: (d) => {
+        open += d;
+      },
+    });
+    const remove = hub.add(claims('s1', 'u', 1000), sink().s, 'token');
+    expect(open).toBe(1);
+    remove();
+    remove();
+    expect(open).toBe(0);
+    hub.add(claims('s1', 'u', 1000), sink().s, 'token');
+    hub.add(claims('s1', 'u', 1000), sink().s, 'token'); // replaces the first
+    expect(open).toBe(1);
+    revoked.add('bad');
+    hub.add(claims('s2', 'u', 1000), sink().s, 'bad');
+    expect(open).toBe(1);
+    hub.add(claims('s3', 'u', 1000), sink().s, 'token');
+    emit({ kind: 'session', sid: 's1', sub: 'u', at: 1, cause: 'logout' });
+    expect(open).toBe(1);
+    hub.close();
+    expect(open).toBe(0);
     expect(hub.size()).toBe(0);
   });
 

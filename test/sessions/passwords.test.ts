@@ -1,7 +1,7 @@
 import { parseOptions } from '@node-rs/argon2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuth } from '../../src/sessions/auth.js';
-import { normaliseEmail } from '../../src/sessions/passwords.js';
+import { assertPasswordInput, normaliseEmail } from '../../src/sessions/passwords.js';
 import { sqliteStore } from '../../src/stores/sqlite.js';
 import {
   CHEAP_HASH,
@@ -70,6 +70,33 @@ describe('passwords and sign-in (V6)', () => {
       await rejectsWith(h.auth.login({ email: address, password: wrong }), 'INVALID_CREDENTIALS');
     }
     await h.auth.login({ email: address, password: `${long}A tail` });
+  });
+
+  it('6.2.8 a password with a lone surrogate is refused (it would equal every other one in UTF-8)', async () => {
+    const rules = h.auth.options.password;
+    // Both halves become U+FFFD in UTF-8, so before this check either opened the other's account.
+    for (const lone of ['\uD800', '\uDBFF', '\uDC00', `${PASSWORD}\uD800`, `\uDFFF${PASSWORD}`]) {
+      expect(() => assertPasswordInput(lone, rules)).toThrow(
+        expect.objectContaining({ code: 'VALIDATION_FAILED' }),
+      );
+    }
+    expect(() => assertPasswordInput(`${PASSWORD} 🦊`, rules)).not.toThrow();
+    expect(() => assertPasswordInput('\uD83E\uDD8A'.repeat(8), rules)).not.toThrow();
+    await rejectsWith(signup(`${PASSWORD} \uD800`), 'VALIDATION_FAILED');
+    const s = await signedUp(h.auth);
+    await rejectsWith(
+      h.auth.login({ email: s.email, password: `${PASSWORD}\uDBFF` }),
+      'VALIDATION_FAILED',
+    );
+    await rejectsWith(
+      h.auth.changePassword(s.user.id, PASSWORD, `${PASSWORD}\uDBFF`),
+      'VALIDATION_FAILED',
+    );
+    await rejectsWith(
+      h.auth.changePassword(s.user.id, `${PASSWORD}\uD800`, 'my next passphrase'),
+      'VALIDATION_FAILED',
+    );
+    await h.auth.login({ email: s.email, password: PASSWORD });
   });
 
   it('6.2.9 64 and 256 characters are accepted; over the maximum fails before any hash', async () => {
@@ -283,6 +310,8 @@ describe('passwords and sign-in (V6)', () => {
       '@b',
       'a b@c.d',
       `${'a'.repeat(250)}@b.cd`,
+      'ann\uD800@example.test',
+      'ann@example.test\uDFFF',
       42,
       null,
     ]) {

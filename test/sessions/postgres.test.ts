@@ -1,4 +1,7 @@
 import { describeAuthFlows } from './flows.js';
 import { postgresFactory } from './helpers.js';
+import { describeRaceHoles } from './races.js';
 
-describeAuthFlows('postgres', postgresFactory());
+const factory = postgresFactory();
+describeAuthFlows('postgres', factory);
+describeRaceHoles('postgres', factory);

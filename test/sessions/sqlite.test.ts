@@ -1,4 +1,7 @@
 import { describeAuthFlows } from './flows.js';
 import { sqliteFactory } from './helpers.js';
+import { describeRaceHoles } from './races.js';
 
-describeAuthFlows('sqlite', sqliteFactory);
+const factory = sqliteFactory;
+describeAuthFlows('sqlite', factory);
+describeRaceHoles('sqlite', factory);

@@ -39,7 +39,7 @@ describe('postgres specifics', () => {
       connectionTimeoutMillis: 1000,
     });
     const started = Date.now();
-    await expect(store.init()).rejects.toThrow(/cannot connect to PostgreSQL at 127\.0\.0\.1:1/);
+    await expect(store.init()).rejects.toThrow(/cannot reach PostgreSQL at 127\.0\.0\.1:1/);
     expect(Date.now() - started).toBeLessThan(3000);
     await store.close();
   });

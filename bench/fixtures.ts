@@ -5,10 +5,10 @@ import {
   randomBytes,
   webcrypto,
 } from 'node:crypto';
-import { systemClock } from '../clock.js';
-import { RevocationList } from '../revocation/list.js';
-import { Keyring } from '../tokens/keyring.js';
-import { createSigner } from '../tokens/sign.js';
+import { systemClock } from '../src/clock.js';
+import { RevocationList } from '../src/revocation/list.js';
+import { Keyring } from '../src/tokens/keyring.js';
+import { createSigner } from '../src/tokens/sign.js';
 
 export const ISSUER = 'https://bench.notbefore.test';
 export const AUDIENCE = 'bench-api';

@@ -39,9 +39,9 @@ export async function authSuite(
   options: AuthSuiteOptions,
   log: (line: string) => void,
 ): Promise<AuthSuiteResult> {
-  const { createAuth } = await import('../sessions/auth.js');
-  const { sqliteStore } = await import('../stores/sqlite.js');
-  const { DEFAULT_HASH_PARAMS } = await import('../sessions/passwords.js');
+  const { createAuth } = await import('../src/sessions/auth.js');
+  const { sqliteStore } = await import('../src/stores/sqlite.js');
+  const { DEFAULT_HASH_PARAMS } = await import('../src/sessions/passwords.js');
   const dir = mkdtempSync(join(tmpdir(), 'notbefore-bench-auth-'));
   const auth = createAuth({
     store: sqliteStore(join(dir, 'auth.db')),

@@ -1,7 +1,7 @@
 import { createHmac, verify as cryptoVerify, type KeyObject, timingSafeEqual } from 'node:crypto';
-import { systemClock } from '../clock.js';
-import { AuthError } from '../errors.js';
-import { createAccessTokenVerifier } from '../tokens/verify.js';
+import { systemClock } from '../src/clock.js';
+import { AuthError } from '../src/errors.js';
+import { createAccessTokenVerifier } from '../src/tokens/verify.js';
 import {
   AUDIENCE,
   type BenchAlg,

@@ -4,9 +4,9 @@
  * killed. Every variant answers GET /me with the same small JSON body.
  */
 import { createPrivateKey, createPublicKey, type JsonWebKey, randomBytes } from 'node:crypto';
-import { systemClock } from '../clock.js';
-import { Keyring } from '../tokens/keyring.js';
-import { createSigner } from '../tokens/sign.js';
+import { systemClock } from '../src/clock.js';
+import { Keyring } from '../src/tokens/keyring.js';
+import { createSigner } from '../src/tokens/sign.js';
 import { AUDIENCE, ISSUER, TTL_SECONDS } from './fixtures.js';
 import { HTTP_VARIANTS, type HttpVariant, isEntryPoint } from './http-variants.js';
 
@@ -67,9 +67,9 @@ async function startPeer(variant: Exclude<HttpVariant, 'notbefore'>): Promise<St
 
 async function startNotbefore(): Promise<Started> {
   const { default: Fastify } = await import('fastify');
-  const { notbefore } = await import('../http/fastify.js');
-  const { createAuth } = await import('../sessions/auth.js');
-  const { sqliteStore } = await import('../stores/sqlite.js');
+  const { notbefore } = await import('../src/http/fastify.js');
+  const { createAuth } = await import('../src/sessions/auth.js');
+  const { sqliteStore } = await import('../src/stores/sqlite.js');
   const auth = createAuth({
     store: sqliteStore(':memory:'),
     keys: Keyring.generate('EdDSA'),

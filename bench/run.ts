@@ -15,7 +15,7 @@ export type Suite = (typeof SUITES)[number];
 
 export interface BenchRunOptions {
   quick: boolean;
-  /** Where latest.{md,json,svg} go. */
+  /** Where the results go: a full run writes full.* and latest.*, a quick run only quick.*. */
   outDir: string;
   suites: ReadonlySet<Suite>;
   /** A line for the report, e.g. what else ran on the machine. */
@@ -92,12 +92,28 @@ function failure(suite: string, error: unknown): string {
   return `${suite} suite failed: ${message.split('\n')[0]}`;
 }
 
-export async function runAll(options: BenchRunOptions): Promise<BenchResults> {
+/** The files a run writes: a quick run never replaces the committed full results. */
+export function resultNames(mode: 'quick' | 'full'): string[] {
+  return mode === 'full' ? ['latest', 'full'] : ['quick'];
+}
+
+export interface BenchOutcome {
+  results: BenchResults;
+  /** Suites that threw (a missing peer, a database down): the run must not pass as done. */
+  failed: string[];
+}
+
+export async function runAll(options: BenchRunOptions): Promise<BenchOutcome> {
   const log = options.log ?? ((line: string) => console.log(line));
   const started = Date.now();
   const loadAverageStart = loadavg();
   const config = settings(options.quick);
   const gaps: string[] = [];
+  const failed: string[] = [];
+  const fail = (suite: string, error: unknown) => {
+    failed.push(suite);
+    gaps.push(failure(suite, error));
+  };
   let verify: ScenarioResult[] = [];
   let list: ListScaleResult[] = [];
   let http: HttpPeerResult[] | null = null;
@@ -113,7 +129,7 @@ export async function runAll(options: BenchRunOptions): Promise<BenchResults> {
       verify = result.scenarios;
       gaps.push(...result.gaps);
     } catch (error) {
-      gaps.push(failure('verify', error));
+      fail('verify', error);
     }
     lap('verify', t);
   }
@@ -123,7 +139,7 @@ export async function runAll(options: BenchRunOptions): Promise<BenchResults> {
     try {
       list = await listScaleSuite(config.list, config.listIterations, log);
     } catch (error) {
-      gaps.push(failure('list-scale', error));
+      fail('list-scale', error);
     }
     lap('list scale', t);
   }
@@ -133,7 +149,7 @@ export async function runAll(options: BenchRunOptions): Promise<BenchResults> {
     try {
       http = await httpSuite(config.http, log);
     } catch (error) {
-      gaps.push(failure('HTTP', error));
+      fail('HTTP', error);
     }
     lap('HTTP', t);
   }
@@ -143,7 +159,7 @@ export async function runAll(options: BenchRunOptions): Promise<BenchResults> {
     try {
       auth = await authSuite(config.auth, log);
     } catch (error) {
-      gaps.push(failure('login/refresh', error));
+      fail('login/refresh', error);
     }
     lap('login/refresh', t);
   }
@@ -173,13 +189,14 @@ export async function runAll(options: BenchRunOptions): Promise<BenchResults> {
   };
   const markdown = renderMarkdown(results);
   mkdirSync(options.outDir, { recursive: true });
-  for (const name of ['latest', results.meta.mode]) {
+  const names = resultNames(results.meta.mode);
+  for (const name of names) {
     writeFileSync(join(options.outDir, `${name}.md`), markdown);
     writeFileSync(join(options.outDir, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(options.outDir, `${name}.svg`), renderSvg(results));
   }
   log('');
   log(markdown);
-  log(`Written to ${options.outDir}/latest.{md,json,svg}`);
-  return results;
+  log(`Written to ${options.outDir}: ${names.map((n) => `${n}.{md,json,svg}`).join(', ')}`);
+  return { results, failed };
 }

@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { systemClock } from '../clock.js';
-import type { RevocationEvent } from '../revocation/events.js';
-import { RevocationList } from '../revocation/list.js';
+import { systemClock } from '../src/clock.js';
+import type { RevocationEvent } from '../src/revocation/events.js';
+import { RevocationList } from '../src/revocation/list.js';
 import { isEntryPoint } from './http-variants.js';
 
 export interface ListScaleResult {

@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import { AuthError } from '../errors.js';
+import type { StoredSession, StoredUser } from '../stores/port.js';
+import { type AuthContext, publicUser } from './context.js';
+import type { CredentialChecks } from './credentials.js';
+import { assertPasswordInput, normaliseEmail } from './passwords.js';
+import { hashRefreshToken, newRefreshToken, successorOf } from './refresh-tokens.js';
+import type { Auth, SignedIn } from './types.js';
+import {
+  assertObject,
+  assertRoles,
+  isRefreshTokenShape,
+  MAX_CLIENT_KEY_LENGTH,
+  MAX_DEVICE_LENGTH,
+  optionalText,
+} from './validate.js';
+
+/**
+ * Mints the access token of a sign-in, refresh or password change. The iat is the
+ * store's, never raised to meet a cutoff: the store places every watermark above each iat
+ * it has handed out, so a token from an operation that overlapped a revocation falls
+ * under it. If this instance already knows that revocation, the token would be dead on
+ * arrival: the operation fails with the revocation's reason instead.
+ */
+export function signIn(
+  ctx: AuthContext,
+  user: StoredUser,
+  session: StoredSession,
+  issuedAt: number,
+  refreshToken: string,
+): SignedIn {
+  const iatMs = issuedAt;
+  const expMs = Math.min(iatMs + ctx.ttlMs, session.absoluteExpiresAt);
+  const { token, claims } = ctx.live().signer.sign({
+    sub: user.id,
+    sid: session.sid,
+    roles: user.roles,
+    authTime: session.authTime,
+    iatMs,
+    expMs,
+  });
+  const reason = ctx.list.check(claims.sub, claims.sid, claims.jti, iatMs);
+  if (reason !== null)
+    throw new AuthError('TOKEN_REVOKED', 'A revocation overlapped this sign-in; try again.', {
+      reason,
+    });
+  return {
+    accessToken: token,
+    refreshToken,
+    expiresAt: Math.floor(claims.exp * 1000),
+    refreshExpiresAt: Math.min(session.idleExpiresAt, session.absoluteExpiresAt),
+    session: { sid: session.sid },
+    user: publicUser(user),
+    claims,
+  };
+}
+
+/** Sign-up, sign-in and refresh: the operations that open or continue a session. */
+export function signInOperations(
+  ctx: AuthContext,
+  credentials: CredentialChecks,
+): Pick<Auth, 'signup' | 'login' | 'refresh'> {
+  const { resolved, clock, hasher } = ctx;
+  const adminEmails = new Set(resolved.adminEmails.map((e) => normaliseEmail(e)));
+  return {
+    async signup(input) {
+      assertObject(input, 'signup input');
+      const email = normaliseEmail(input.email);
+      const roles = input.roles ?? [];
+      assertRoles(roles);
+      await ctx.ready();
+      const passwordHash = await credentials.checkNewPassword(input.password, email);
+      const withAdmin =
+        adminEmails.has(email) && !roles.includes('admin') ? [...roles, 'admin'] : roles;
+      const user = await ctx.store().createUser({
+        id: randomBytes(16).toString('base64url'),
+        email,
+        passwordHash,
+        roles: withAdmin,
+        createdAt: clock.now(),
+      });
+      if (user === null) throw new AuthError('EMAIL_TAKEN', 'This email is already registered.');
+      return publicUser(user);
+    },
+
+    async login(input) {
+      assertObject(input, 'login input');
+      const email = normaliseEmail(input.email);
+      assertPasswordInput(input.password, resolved.password);
+      const device = optionalText(input.device, 'device', MAX_DEVICE_LENGTH);
+      const clientKey = optionalText(input.clientKey, 'clientKey', MAX_CLIENT_KEY_LENGTH);
+      await ctx.ready();
+      const store = ctx.store();
+      const found = await store.findUserByEmail(email);
+      const user = await credentials.checkPassword(
+        found,
+        input.password,
+        clientKey ?? undefined,
+        email,
+      );
+      if (user.disabled) throw new AuthError('ACCOUNT_DISABLED', 'This account is disabled.');
+      let passwordHash = user.passwordHash;
+      if (hasher.needsRehash(passwordHash)) {
+        const next = await hasher.hash(input.password);
+        if (await store.rehashPassword(user.id, passwordHash, next)) passwordHash = next;
+      }
+      const refreshToken = newRefreshToken();
+      const result = await store.createSession({
+        sid: randomBytes(16).toString('base64url'),
+        userId: user.id,
+        device,
+        clientKey,
+        nowMs: clock.now(),
+        idleTtlMs: resolved.refreshIdleTtl * 1000,
+        absoluteTtlMs: resolved.refreshAbsoluteTtl * 1000,
+        refreshHash: hashRefreshToken(refreshToken),
+        maxSessions: resolved.maxSessionsPerUser,
+        expectPasswordHash: passwordHash,
+      });
+      if (!result.ok) {
+        if (result.reason === 'disabled')
+          throw new AuthError('ACCOUNT_DISABLED', 'This account is disabled.');
+        throw new AuthError('INVALID_CREDENTIALS', 'The email or password is wrong.');
+      }
+      await ctx.commit(result.evicted);
+      return signIn(ctx, result.user, result.session, result.issuedAt, refreshToken);
+    },
+
+    async refresh(refreshToken, context) {
+      if (typeof refreshToken !== 'string')
+        throw new AuthError('VALIDATION_FAILED', 'A refresh token is required.');
+      if (context !== undefined) assertObject(context, 'context');
+      if (!isRefreshTokenShape(refreshToken))
+        throw new AuthError('REFRESH_TOKEN_INVALID', 'The refresh token is not valid.');
+      await ctx.ready();
+      const successor = successorOf(ctx.live().refreshSecret, refreshToken);
+      const result = await ctx.store().rotateRefresh({
+        presentedHash: hashRefreshToken(refreshToken),
+        successorHash: hashRefreshToken(successor),
+        nowMs: clock.now(),
+        graceMs: resolved.refreshReuseGrace * 1000,
+        idleTtlMs: resolved.refreshIdleTtl * 1000,
+      });
+      switch (result.kind) {
+        case 'invalid':
+          throw new AuthError('REFRESH_TOKEN_INVALID', 'The refresh token is not valid.');
+        case 'expired':
+          await ctx.commit([result.revocation]);
+          throw new AuthError('SESSION_EXPIRED', 'The session has expired; sign in again.');
+        case 'reused':
+          await ctx.commit([result.revocation]);
+          throw new AuthError(
+            'REFRESH_TOKEN_REUSED',
+            'A used refresh token was presented again; the session is revoked.',
+          );
+        default:
+          return signIn(ctx, result.user, result.session, result.issuedAt, successor);
+      }
+    },
+  };
+}

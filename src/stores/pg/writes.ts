@@ -1,0 +1,317 @@
+import type pg from 'pg';
+import type { RevocationEvent, SessionRevocationCause } from '../../revocation/events.js';
+import type {
+  CreateSessionResult,
+  LoggedRevocation,
+  NewSession,
+  RevokeSessionInput,
+  RevokeUserInput,
+  RevokeUserResult,
+  RotateInput,
+  RotateResult,
+  StoredSession,
+  StoredUser,
+} from '../port.js';
+import { toSession, toUser } from '../rows.js';
+import {
+  cutoffAfter,
+  idleEndAfterUse,
+  isLive,
+  issueAt,
+  liveFrom,
+  newSessionEnds,
+  refreshStep,
+  sessionEnded,
+  sessionsToEvict,
+  userRevoked,
+} from '../rules.js';
+import type { Connection } from './connection.js';
+import { LOG_LOCK } from './schema.js';
+
+/**
+ * The PostgreSQL store's transactional writes: sessions, refresh rotation and every
+ * revocation. Conflicting operations are serialised with row locks taken in one order
+ * everywhere (user → session → refresh token → log), and the log is appended under a
+ * transaction-scoped advisory lock so that seq order equals commit order — a reader that
+ * has seen seq n never later finds a smaller new one. The decisions are the shared rules.
+ */
+export function sessionWrites(conn: Connection) {
+  const { U, S, R, L, M } = conn.tables;
+
+  const lockUser = async (c: pg.PoolClient, id: string, mode: 'UPDATE' | 'SHARE') => {
+    const row = await conn.first(c, `SELECT * FROM ${U} WHERE id = $1 FOR ${mode}`, [id]);
+    return row === undefined ? null : toUser(row);
+  };
+  const globalCutoff = async (c: pg.PoolClient) =>
+    Number(
+      (await conn.first(c, `SELECT value FROM ${M} WHERE name = 'global_valid_after'`))?.value ?? 0,
+    );
+
+  /** Must be the last statement group of a transaction: it holds the log lock to commit. */
+  const appendLog = async (c: pg.PoolClient, events: RevocationEvent[]) => {
+    if (events.length === 0) return [];
+    await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [LOG_LOCK]);
+    const logged: LoggedRevocation[] = [];
+    for (const event of events) {
+      const row = await conn.first(
+        c,
+        `INSERT INTO ${L} (kind, at, live_from, event) VALUES ($1, $2, $3, $4) RETURNING seq`,
+        [event.kind, event.at, liveFrom(event), JSON.stringify(event)],
+      );
+      logged.push({ seq: Number(row?.seq), event });
+    }
+    return logged;
+  };
+
+  const endSession = async (
+    c: pg.PoolClient,
+    session: StoredSession,
+    nowMs: number,
+    cause: SessionRevocationCause,
+  ): Promise<RevocationEvent> => {
+    await c.query(`UPDATE ${S} SET revoked_at = $1, revoke_cause = $2 WHERE sid = $3`, [
+      nowMs,
+      cause,
+      session.sid,
+    ]);
+    await c.query(`DELETE FROM ${R} WHERE sid = $1`, [session.sid]);
+    return sessionEnded(session, nowMs, cause);
+  };
+
+  const createSession = (input: NewSession): Promise<CreateSessionResult> =>
+    conn.tx(async (c) => {
+      // FOR UPDATE: logins of one user queue up, so the session cap is exact.
+      const user = await lockUser(c, input.userId, 'UPDATE');
+      if (user === null) return { ok: false, reason: 'no-user' };
+      if (user.disabled) return { ok: false, reason: 'disabled' };
+      if (user.passwordHash !== input.expectPasswordHash)
+        return { ok: false, reason: 'credentials-changed' };
+      const now = input.nowMs;
+      const live = (
+        await conn.rows(
+          c,
+          `SELECT * FROM ${S} WHERE user_id = $1 AND revoked_at IS NULL
+           ORDER BY created_at, sid FOR UPDATE`,
+          [user.id],
+        )
+      )
+        .map(toSession)
+        .filter((s) => isLive(s, now));
+      const events: RevocationEvent[] = [];
+      for (const old of sessionsToEvict(live, input.maxSessions))
+        events.push(await endSession(c, old, now, 'evicted'));
+      const issuedAt = issueAt(now, user.tokensValidAfter, await globalCutoff(c));
+      const ends = newSessionEnds(now, input.idleTtlMs, input.absoluteTtlMs);
+      const session = toSession(
+        (await conn.first(
+          c,
+          `INSERT INTO ${S} (sid, user_id, device, client_key, created_at, last_seen_at,
+             auth_time, last_issued_at, idle_expires_at, absolute_expires_at)
+           VALUES ($1, $2, $3, $4, $5, $5, $5, $6, $7, $8) RETURNING *`,
+          [
+            input.sid,
+            user.id,
+            input.device,
+            input.clientKey,
+            now,
+            issuedAt,
+            ends.idleExpiresAt,
+            ends.absoluteExpiresAt,
+          ],
+        ))!,
+      );
+      await c.query(`INSERT INTO ${R} (hash, sid, created_at) VALUES ($1, $2, $3)`, [
+        input.refreshHash,
+        input.sid,
+        now,
+      ]);
+      const evicted = await appendLog(c, events);
+      return { ok: true, session, user, issuedAt, evicted };
+    });
+
+  const rotateRefresh = (input: RotateInput): Promise<RotateResult> =>
+    conn.tx(async (c) => {
+      const invalid: RotateResult = { kind: 'invalid' };
+      const peek = await conn.first(
+        c,
+        `SELECT s.user_id, s.sid FROM ${R} r JOIN ${S} s ON s.sid = r.sid WHERE r.hash = $1`,
+        [input.presentedHash],
+      );
+      if (peek === undefined) return invalid;
+      // Lock order user → session → token, as everywhere; the global cutoff rides along.
+      const userRow = await conn.first(
+        c,
+        `SELECT u.*, (SELECT value FROM ${M} WHERE name = 'global_valid_after') AS global_cutoff
+         FROM ${U} u WHERE u.id = $1 FOR SHARE OF u`,
+        [peek.user_id],
+      );
+      if (userRow === undefined) return invalid;
+      const user = toUser(userRow);
+      const global = Number(userRow.global_cutoff ?? 0);
+      if (user.disabled) return invalid;
+      const sessionRow = await conn.first(c, `SELECT * FROM ${S} WHERE sid = $1 FOR UPDATE`, [
+        peek.sid,
+      ]);
+      if (sessionRow === undefined) return invalid;
+      const session = toSession(sessionRow);
+      if (session.revokedAt !== null || session.userId !== user.id) return invalid;
+      const token = await conn.first(c, `SELECT * FROM ${R} WHERE hash = $1 FOR UPDATE`, [
+        input.presentedHash,
+      ]);
+      if (token === undefined || token.sid !== session.sid) return invalid;
+      const now = input.nowMs;
+      const rotatedAt = token.rotated_at === null ? null : Number(token.rotated_at);
+      const step = refreshStep(session, rotatedAt, now, input.graceMs);
+      if (step === 'expired' || step === 'reused') {
+        const event = await endSession(c, session, now, step === 'expired' ? 'expired' : 'reuse');
+        return { kind: step, revocation: (await appendLog(c, [event]))[0]! };
+      }
+      const issuedAt = issueAt(now, user.tokensValidAfter, global);
+      const touch = `UPDATE ${S} SET last_seen_at = $1, idle_expires_at = $2,
+           last_issued_at = GREATEST(last_issued_at, $3) WHERE sid = $4 RETURNING *`;
+      const touchParams = [
+        now,
+        idleEndAfterUse(session, now, input.idleTtlMs),
+        issuedAt,
+        session.sid,
+      ];
+      if (step === 'rotate') {
+        // One round trip for the three writes of a rotation.
+        const updated = await conn.first(
+          c,
+          `WITH rotated AS (UPDATE ${R} SET rotated_at = $1 WHERE hash = $5),
+                successor AS (INSERT INTO ${R} (hash, sid, created_at) VALUES ($6, $4, $1))
+           ${touch}`,
+          [...touchParams, input.presentedHash, input.successorHash],
+        );
+        return { kind: 'rotated', session: toSession(updated!), user, issuedAt };
+      }
+      const successor = await conn.first(c, `SELECT sid FROM ${R} WHERE hash = $1`, [
+        input.successorHash,
+      ]);
+      if (successor === undefined || successor.sid !== session.sid) return invalid;
+      const updated = await conn.first(c, touch, touchParams);
+      return { kind: 'grace', session: toSession(updated!), user, issuedAt };
+    });
+
+  const revokeSession = (input: RevokeSessionInput): Promise<LoggedRevocation | null> =>
+    conn.tx(async (c) => {
+      const row = await conn.first(c, `SELECT * FROM ${S} WHERE sid = $1 FOR UPDATE`, [input.sid]);
+      if (row === undefined) return null;
+      const session = toSession(row);
+      if (session.revokedAt !== null) return null;
+      if (input.userId !== undefined && session.userId !== input.userId) return null;
+      const event = await endSession(c, session, input.nowMs, input.cause);
+      return (await appendLog(c, [event]))[0]!;
+    });
+
+  const revokeUser = (input: RevokeUserInput): Promise<RevokeUserResult> =>
+    conn.tx(async (c) => {
+      const user = await lockUser(c, input.userId, 'UPDATE');
+      if (user === null) return { ok: false, reason: 'no-user' };
+      if (input.expectPasswordHash !== undefined && user.passwordHash !== input.expectPasswordHash)
+        return { ok: false, reason: 'conflict' };
+      const now = input.nowMs;
+      const sessions = (
+        await conn.rows(
+          c,
+          `SELECT * FROM ${S} WHERE user_id = $1 AND revoked_at IS NULL ORDER BY sid FOR UPDATE`,
+          [user.id],
+        )
+      ).map(toSession);
+      const keep = input.scope === 'sessions' ? input.keep : undefined;
+      if (keep !== undefined) {
+        const kept = sessions.find((s) => s.sid === keep.sid);
+        if (kept === undefined || !isLive(kept, now)) return { ok: false, reason: 'no-session' };
+      }
+      const at = cutoffAfter(
+        now,
+        sessions.map((s) => s.lastIssuedAt),
+        user.tokensValidAfter,
+      );
+      const endedSids: string[] = [];
+      if (input.scope === 'sessions') {
+        const ending = sessions.filter((s) => s.sid !== keep?.sid).map((s) => s.sid);
+        if (ending.length > 0) {
+          await c.query(
+            `UPDATE ${S} SET revoked_at = $1, revoke_cause = $2 WHERE sid = ANY($3::text[])`,
+            [now, input.cause, ending],
+          );
+          await c.query(`DELETE FROM ${R} WHERE sid = ANY($1::text[])`, [ending]);
+        }
+        endedSids.push(...ending);
+      }
+      const change = input.change ?? {};
+      let kept: { session: StoredSession; issuedAt: number } | undefined;
+      if (keep !== undefined) {
+        const issuedAt = issueAt(now, at, await globalCutoff(c));
+        await c.query(`DELETE FROM ${R} WHERE sid = $1`, [keep.sid]);
+        await c.query(`INSERT INTO ${R} (hash, sid, created_at) VALUES ($1, $2, $3)`, [
+          keep.refreshHash,
+          keep.sid,
+          now,
+        ]);
+        const row = await conn.first(
+          c,
+          `UPDATE ${S} SET auth_time = $1, last_seen_at = $2,
+             last_issued_at = GREATEST(last_issued_at, $3) WHERE sid = $4 RETURNING *`,
+          [keep.authTime, now, issuedAt, keep.sid],
+        );
+        kept = { session: toSession(row!), issuedAt };
+      }
+      let after: StoredUser | null = null;
+      if (change.deleted === true) {
+        await c.query(`DELETE FROM ${R} WHERE sid IN (SELECT sid FROM ${S} WHERE user_id = $1)`, [
+          user.id,
+        ]);
+        await c.query(`DELETE FROM ${S} WHERE user_id = $1`, [user.id]);
+        await c.query(`DELETE FROM ${U} WHERE id = $1`, [user.id]);
+      } else {
+        after = toUser(
+          (await conn.first(
+            c,
+            `UPDATE ${U} SET tokens_valid_after = $1, password_hash = $2, roles = $3, disabled = $4
+             WHERE id = $5 RETURNING *`,
+            [
+              at,
+              change.passwordHash ?? user.passwordHash,
+              JSON.stringify(change.roles ?? user.roles),
+              change.disabled ?? user.disabled,
+              user.id,
+            ],
+          ))!,
+        );
+      }
+      const event = userRevoked(user.id, at, input);
+      const revocation = (await appendLog(c, [event]))[0]!;
+      return kept === undefined
+        ? { ok: true, revocation, user: after, endedSids }
+        : { ok: true, revocation, user: after, endedSids, kept };
+    });
+
+  const revokeAll = (nowMs: number): Promise<LoggedRevocation> =>
+    conn.tx(async (c) => {
+      // The UPDATE waits for refreshes holding session rows and returns their newest
+      // last_issued_at, so the cutoff lands after every token already minted.
+      const ended = await conn.rows(
+        c,
+        `UPDATE ${S} SET revoked_at = $1, revoke_cause = 'global'
+         WHERE revoked_at IS NULL RETURNING last_issued_at`,
+        [nowMs],
+      );
+      const at = cutoffAfter(
+        nowMs,
+        ended.map((r) => Number(r.last_issued_at)),
+        await globalCutoff(c),
+      );
+      await c.query(`DELETE FROM ${R}`);
+      await c.query(
+        `INSERT INTO ${M} (name, value) VALUES ('global_valid_after', $1)
+         ON CONFLICT (name) DO UPDATE SET value = GREATEST(${M}.value, excluded.value)`,
+        [at],
+      );
+      return (await appendLog(c, [{ kind: 'global', at }]))[0]!;
+    });
+
+  return { createSession, rotateRefresh, revokeSession, revokeUser, revokeAll, appendLog };
+}

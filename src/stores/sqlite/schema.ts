@@ -1,0 +1,50 @@
+/** The embedded store's tables; `CREATE … IF NOT EXISTS`, so opening an existing file is safe. */
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS nb_users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  roles TEXT NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  tokens_valid_after INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS nb_sessions (
+  sid TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  device TEXT,
+  client_key TEXT,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  auth_time INTEGER NOT NULL,
+  last_issued_at INTEGER NOT NULL,
+  idle_expires_at INTEGER NOT NULL,
+  absolute_expires_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  revoke_cause TEXT
+);
+CREATE INDEX IF NOT EXISTS nb_sessions_user ON nb_sessions (user_id, created_at);
+CREATE TABLE IF NOT EXISTS nb_refresh_tokens (
+  hash TEXT PRIMARY KEY,
+  sid TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  rotated_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS nb_refresh_tokens_sid ON nb_refresh_tokens (sid);
+CREATE TABLE IF NOT EXISTS nb_revocations (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  live_from INTEGER NOT NULL,
+  event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS nb_revocations_live ON nb_revocations (live_from);
+CREATE TABLE IF NOT EXISTS nb_failures (
+  key TEXT PRIMARY KEY,
+  count INTEGER NOT NULL,
+  window_start INTEGER NOT NULL,
+  last_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS nb_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nb_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+`;
