@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   TOKEN_NOT_YET_VALID: 401,
   TOKEN_REVOKED: 401,
   REVOCATION_STATE_STALE: 503,
+  STORE_UNAVAILABLE: 503,
   REFRESH_TOKEN_INVALID: 401,
   REFRESH_TOKEN_REUSED: 401,
   SESSION_EXPIRED: 401,
@@ -38,6 +39,11 @@ export interface AuthErrorOptions {
   /** Seconds until a rate-limited caller may try again. */
   retryAfter?: number;
   cause?: unknown;
+  /**
+   * For the operator (logs, a debugger), never the HTTP body: what was expected and what
+   * came, e.g. "expected issuer 'https://a', got 'https://b'". Built only on failure.
+   */
+  detail?: string;
 }
 
 /**
@@ -50,6 +56,8 @@ export class AuthError extends Error {
   readonly status: number;
   readonly reason: RevocationReason | undefined;
   readonly retryAfter: number | undefined;
+  /** Not serialised by toJSON(): see AuthErrorOptions.detail. */
+  readonly detail: string | undefined;
 
   constructor(code: AuthErrorCode, message: string, options: AuthErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -57,8 +65,10 @@ export class AuthError extends Error {
     this.status = ERROR_STATUS[code];
     this.reason = options.reason;
     this.retryAfter = options.retryAfter;
+    this.detail = options.detail;
   }
 
+  /** The HTTP body's error: code, message and reason only (never `detail` or `cause`). */
   toJSON(): { code: AuthErrorCode; message: string; reason?: RevocationReason } {
     return this.reason === undefined
       ? { code: this.code, message: this.message }
@@ -68,4 +78,13 @@ export class AuthError extends Error {
 
 export function isAuthError(value: unknown): value is AuthError {
   return value instanceof AuthError;
+}
+
+/**
+ * The store (the database) cannot be reached or answered too late. Its message names the
+ * server for the operator's log; the HTTP layer answers `503 STORE_UNAVAILABLE` with a
+ * generic message instead, and `onError` gets this error.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
 }

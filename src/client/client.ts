@@ -1,22 +1,17 @@
 /**
  * The client's state machine: who is signed in, when the access token expires, and the stamp
- * every tab shares; sign-in, refresh and sign-out, each told to the other tabs.
+ * every tab shares; sign-in, refresh and sign-out, each told to the other tabs. The seams
+ * live beside it: requests (http.ts), the cross-tab refresh (refresh.ts), the tabs' channel
+ * (tabs.ts), and the server's event stream (stream.ts, server-events.ts).
  */
 
 import { describeDevice } from './device.js';
-import {
-  jsonInit,
-  networkError,
-  originOf,
-  prepare,
-  readCookie,
-  readJson,
-  toError,
-} from './http.js';
-import { withLock } from './lock.js';
+import { jsonInit, originOf, readCookie, readJson, send as sendOnce, toError } from './http.js';
+import { createRefresher } from './refresh.js';
 import { refreshDelay } from './schedule.js';
+import { serverEvents } from './server-events.js';
 import { createStream } from './stream.js';
-import { openTabs, type TabMessage } from './tabs.js';
+import { newStamp, openTabs, type TabMessage } from './tabs.js';
 import type {
   AuthClient,
   AuthClientEventName,
@@ -37,17 +32,13 @@ interface SignInAnswer {
 
 /** 401 codes a refresh can cure (or must prove incurable before we sign out). */
 const REFRESHABLE = ['TOKEN_EXPIRED', 'TOKEN_REVOKED', 'TOKEN_MISSING'];
-/** Holding the lock a moment after a refresh lets every tab see the new stamp first. */
-const HOLD_MS = 100;
 const GET: RequestInit = { method: 'GET' };
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const newStamp = () => Math.random().toString(36).slice(2) + Date.now().toString(36);
 
 export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const base = (options.baseUrl ?? '').replace(/\/$/, '');
   const name = options.channel ?? 'notbefore';
   const csrfCookie = options.csrfCookie ?? '__Host-nb_csrf';
+  const events = options.events !== false;
   /** Where the CSRF token may go: this page's origin and the auth server's (baseUrl). */
   const trusted = [originOf('/'), originOf(base || '/')].filter((o) => o !== null);
   const listeners = new Map<string, Set<(detail: never) => void>>();
@@ -58,13 +49,8 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   let stamp = '';
   let sid: string | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let pending: Promise<boolean> | null = null;
   /** Counts user updates from the server, so a claims refresh knows whether it still needs /me. */
   let userSeq = 0;
-  /** When another tab last told us of a claims refresh: our own event for it needs no refresh. */
-  let claimsHeardAt = 0;
-  /** When this browser last changed the password (it already holds the fresh tokens). */
-  let passwordAt = 0;
 
   const emit = <K extends AuthClientEventName>(type: K, detail: AuthClientEvents[K]) => {
     for (const fn of listeners.get(type) ?? []) {
@@ -78,13 +64,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     }
   };
 
-  const send = async (url: string, init: RequestInit): Promise<Response> => {
-    try {
-      return await fetch(url, prepare(url, init, csrfCookie, trusted));
-    } catch (e) {
-      throw networkError(e);
-    }
-  };
+  const send = (url: string, init: RequestInit) => sendOnce(url, init, csrfCookie, trusted);
 
   /** Sends once; on a 401 a refresh can cure, refreshes (once, for every tab) and resends. */
   async function call(url: string, init: RequestInit, retry = true): Promise<Response> {
@@ -101,32 +81,21 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     call(base + path, init, retry);
 
   const tabs = openTabs(name, onTabMessage);
-  const stream = createStream(`${base}/auth/events`, {
-    onEvent(type, data) {
-      emit('serverEvent', { type, data });
-      if (!user) return;
-      if (type === 'session-revoked') {
-        const raw = (data as { reason?: unknown } | null)?.reason;
-        const why = typeof raw === 'string' ? raw : undefined;
-        // Only a tab of this browser can log this very session out.
-        if (why === 'logout') signOut('logout', why, true);
-        else signOut(why === 'logout-all' ? 'logout-all' : 'session-revoked', why);
-      } else if (type === 'credential-change') {
-        if (Date.now() - passwordAt > 5_000) void refreshFor('credential', stamp);
-      } else if (Date.now() - claimsHeardAt > 2_000) {
-        void refreshFor('claims', stamp);
-      }
-    },
-    async recover() {
-      if (!user) return false;
-      const res = await api('/auth/me');
-      return res.ok;
-    },
-    opened() {
-      // A 401 here refreshes, and signs out if the session ended while we connected.
-      if (user) void api('/auth/me').catch(() => {});
-    },
+  const refresher = createRefresher(`${name}:refresh`, `${base}/auth/refresh`, csrfCookie, tabs, {
+    stamp: () => stamp,
+    adopt,
+    signOut,
+    retryIn: schedule,
+    send,
   });
+  const server = serverEvents({
+    signedIn: () => user !== null,
+    signOut,
+    refresh: (cause) => refreshFor(cause, stamp),
+    check: async () => user !== null && (await api('/auth/me')).ok,
+    told: (type, data) => emit('serverEvent', { type, data }),
+  });
+  const stream = createStream(`${base}/auth/events`, server);
 
   function schedule(delay?: number) {
     clearTimeout(timer);
@@ -148,7 +117,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     stamp = st;
     if (!user) return;
     schedule();
-    if (options.events !== false) stream.open(); // the stream authenticates with the new cookie
+    if (events) stream.open(); // the stream authenticates with the new cookie
     if (exp !== null) emit('refreshed', { expiresAt: exp, cause, fromOtherTab });
     if (who) updateUser(who);
   }
@@ -161,20 +130,21 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     emit('claimsChanged', { user: who });
   }
 
-  function publish(exp: number | null, message: TabMessage) {
-    tabs.write({ expiresAt: exp, stamp });
+  function publish(message: TabMessage) {
+    tabs.write({ expiresAt, stamp });
     tabs.post(message);
   }
 
-  function signIn(answer: SignInAnswer, who: ClientUser) {
+  /** Signed in: by this tab (`st` undefined: a new stamp, told to the others) or another. */
+  function enter(who: ClientUser, exp: number | null, newSid: string | null, st?: string) {
     user = who;
-    sid = answer.session?.sid ?? null;
-    expiresAt = typeof answer.expiresAt === 'number' ? answer.expiresAt : null;
-    stamp = newStamp();
-    publish(expiresAt, { t: 'in', user: who, expiresAt, stamp });
+    sid = newSid;
+    expiresAt = exp;
+    stamp = st ?? newStamp();
+    if (st === undefined) publish({ t: 'in', user: who, expiresAt, stamp });
     schedule();
-    if (options.events !== false) stream.open();
-    emit('signedIn', { user: who, expiresAt, fromOtherTab: false });
+    if (events) stream.open();
+    emit('signedIn', { user: who, expiresAt, fromOtherTab: st !== undefined });
   }
 
   /** `fromOtherTab`: told by another tab, or by the server about another tab's logout. */
@@ -186,6 +156,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   ) {
     if (!user && !stamp) return;
     const was = stamp;
+    const told = detail === undefined ? {} : { detail };
     user = null;
     expiresAt = null;
     stamp = '';
@@ -195,89 +166,26 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     if (!quiet) {
       // Another tab may already have signed in anew: never wipe its state.
       if (tabs.read()?.stamp === was) tabs.write(null);
-      tabs.post(
-        detail === undefined
-          ? { t: 'out', reason, stamp: was }
-          : { t: 'out', reason, stamp: was, detail },
-      );
+      tabs.post({ t: 'out', reason, stamp: was, ...told });
     }
-    emit(
-      'signedOut',
-      detail === undefined ? { reason, fromOtherTab } : { reason, detail, fromOtherTab },
-    );
+    emit('signedOut', { reason, fromOtherTab, ...told });
   }
 
   function onTabMessage(m: TabMessage) {
-    if (m.t === 'in') {
-      user = m.user;
-      sid = null;
-      expiresAt = m.expiresAt;
-      stamp = m.stamp;
-      schedule();
-      if (options.events !== false) stream.open();
-      emit('signedIn', { user: m.user, expiresAt: m.expiresAt, fromOtherTab: true });
-    } else if (m.t === 'out') {
+    if (m.t === 'in') enter(m.user, m.expiresAt, null, m.stamp);
+    else if (m.t === 'out') {
       // An old session's end must not sign out the one a tab started since.
       if (m.stamp && stamp && m.stamp !== stamp) return;
       signOut(m.reason, m.detail, true);
     } else {
-      if (m.cause === 'claims') claimsHeardAt = Date.now();
-      if (m.cause === 'password') passwordAt = Date.now();
+      server.heard(m.cause);
       adopt(m.expiresAt, m.stamp, m.cause, true, m.user);
     }
   }
 
-  /**
-   * The one refresh path. Under the cross-tab lock, a tab first checks whether another tab
-   * already refreshed since it decided to (the stamp moved): then it takes those cookies and
-   * sends nothing, so ten tabs waking at once send one request and never trip reuse detection.
-   */
-  function runRefresh(cause: RefreshCause, seen: string): Promise<boolean> {
-    return withLock(`${name}:refresh`, async () => {
-      const shared = tabs.read();
-      if (shared && shared.stamp !== seen && (shared.expiresAt ?? 0) > Date.now() + 1_000) {
-        adopt(shared.expiresAt, shared.stamp, cause, true);
-        return true;
-      }
-      if (stamp !== seen && stamp) return true; // a broadcast already brought fresh cookies
-      if (readCookie(csrfCookie) === null) {
-        // No CSRF cookie, no session: the server would refuse, so do not ask.
-        signOut('refresh-failed', 'TOKEN_MISSING');
-        return false;
-      }
-      let res: Response;
-      try {
-        res = await send(`${base}/auth/refresh`, { method: 'POST' });
-      } catch {
-        schedule(5_000 + Math.random() * 5_000); // offline: keep the session, try again
-        return false;
-      }
-      if (!res.ok) {
-        const err = await toError(res);
-        if (res.status === 401 || res.status === 403) signOut('refresh-failed', err.code);
-        else schedule(5_000 + Math.random() * 5_000);
-        return false;
-      }
-      const answer = (await res.json()) as SignInAnswer;
-      const exp = typeof answer.expiresAt === 'number' ? answer.expiresAt : null;
-      adopt(exp, newStamp(), cause, false, answer.user);
-      publish(
-        exp,
-        answer.user
-          ? { t: 'ref', expiresAt: exp ?? 0, stamp, cause, user: answer.user }
-          : { t: 'ref', expiresAt: exp ?? 0, stamp, cause },
-      );
-      await sleep(HOLD_MS);
-      return true;
-    });
-  }
-
   async function refreshFor(cause: RefreshCause, seen: string): Promise<boolean> {
     const before = userSeq;
-    pending ??= runRefresh(cause, seen).finally(() => {
-      pending = null;
-    });
-    const ok = await pending;
+    const ok = await refresher.refresh(cause, seen);
     // New claims and no fresh user from the refresh (another tab's cookies): ask.
     if (ok && cause === 'claims' && user && userSeq === before) {
       updateUser((await readJson<MeAnswer>(await api('/auth/me', GET, false))).user);
@@ -291,11 +199,15 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     try {
       answer = await readJson<SignInAnswer>(await api(path, jsonInit('POST', body), false));
     } catch (error) {
-      if (user && options.events !== false) stream.open(); // a wrong password ends nothing
+      if (user && events) stream.open(); // a wrong password ends nothing
       throw error;
     }
     const who = answer.user ?? (await readJson<MeAnswer>(await api('/auth/me', GET, false))).user;
-    signIn(answer, who);
+    enter(
+      who,
+      typeof answer.expiresAt === 'number' ? answer.expiresAt : null,
+      answer.session?.sid ?? null,
+    );
     return who;
   }
 
@@ -337,10 +249,10 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
         expiresAt = me.claims.exp * 1000;
       if (!stamp) {
         stamp = newStamp();
-        publish(expiresAt, { t: 'ref', expiresAt: expiresAt ?? 0, stamp, cause: 'resume' });
+        publish({ t: 'ref', expiresAt: expiresAt ?? 0, stamp, cause: 'resume' });
       }
       schedule();
-      if (options.events !== false) stream.open();
+      if (events) stream.open();
       emit('signedIn', { user: me.user, expiresAt, fromOtherTab: false });
       return me.user;
     },
@@ -365,15 +277,13 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       // Under the refresh lock: the old refresh token dies here, and no tab may send it now.
       // Locks do not nest, so a 401 is cured outside it and the change tried once more.
       const attempt = () =>
-        withLock(`${name}:refresh`, async () => {
+        refresher.locked(async () => {
           const res = await api('/auth/password', init, false);
           if (res.status === 401) return res;
           const answer = await readJson<SignInAnswer>(res);
+          server.heard('password');
           const exp = typeof answer.expiresAt === 'number' ? answer.expiresAt : expiresAt;
-          passwordAt = Date.now();
-          adopt(exp, newStamp(), 'password', false, answer.user);
-          publish(exp, { t: 'ref', expiresAt: exp ?? 0, stamp, cause: 'password' });
-          await sleep(HOLD_MS);
+          await refresher.renewed(exp, 'password', answer.user);
           return null;
         });
       const seen = stamp;

@@ -63,6 +63,20 @@ export function prepare(
   return { ...init, method, headers, credentials: 'include' };
 }
 
+/** One request as `prepare` makes it; no answer at all becomes NETWORK_ERROR. */
+export async function send(
+  url: string,
+  init: RequestInit,
+  csrfCookie: string,
+  trusted: readonly string[],
+): Promise<Response> {
+  try {
+    return await fetch(url, prepare(url, init, csrfCookie, trusted));
+  } catch (e) {
+    throw networkError(e);
+  }
+}
+
 export function jsonInit(method: string, body?: unknown): RequestInit {
   if (body === undefined) return { method };
   return { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };

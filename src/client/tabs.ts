@@ -16,6 +16,9 @@ export interface SharedState {
   stamp: string;
 }
 
+/** A fresh stamp: names one sign-in or refresh for every tab. */
+export const newStamp = (): string => Math.random().toString(36).slice(2) + Date.now().toString(36);
+
 export interface Tabs {
   post(message: TabMessage): void;
   read(): SharedState | null;

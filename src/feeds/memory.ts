@@ -8,6 +8,7 @@ export function memoryFeed(options: { clock?: Clock } = {}): RevocationFeed {
   const subscribers = new Set<FeedHandlers>();
   let closed = false;
   return {
+    local: true,
     async publish(event: RevocationEvent) {
       if (closed) return;
       for (const handlers of [...subscribers]) handlers.event(event);

@@ -44,6 +44,12 @@ export interface RevocationFeed {
    * fail closed until an auth instance re-publishes it. In-process feeds omit it.
    */
   certifiedAt?(): number;
+  /**
+   * True for a feed that delivers within this process only (memoryFeed): instances that
+   * share a store then hear each other only through the store's log, so the feed's
+   * confirmation counts only while that log is reachable.
+   */
+  readonly local?: boolean;
   /** Present on feeds shared between processes: how auth instances repair and certify them. */
   outbox?: FeedOutbox;
   close(): Promise<void>;

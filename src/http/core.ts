@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { type Clock, systemClock } from '../clock.js';
-import { AuthError } from '../errors.js';
+import { AuthError, StoreUnavailableError } from '../errors.js';
 import type { Auth } from '../sessions/types.js';
 import type { AccessTokenClaims } from '../tokens/types.js';
 import { ACCESS_COOKIE, CSRF_COOKIE } from './cookies.js';
@@ -168,6 +168,25 @@ export function authenticate(ctx: HttpContext, req: RequestView): Authenticated 
   return { claims, via: cred.via, token: cred.token };
 }
 
+/**
+ * The HTTP layer's one catch block: an AuthError becomes its contract answer; anything else
+ * is told to `onError` (never to the client) and answered with a bare 500. `ctx` is absent
+ * only where a framework answers before any notbefore instance is chosen.
+ */
+export function failure(ctx: HttpContext | undefined, error: unknown): HttpResponse {
+  if (!(error instanceof AuthError)) ctx?.options.onError?.(error);
+  // A database outage is the service's, not a bug: a 503 the client may retry, never a 500.
+  // Its own message names the server, so it goes to onError only.
+  if (error instanceof StoreUnavailableError)
+    return errorResponse(
+      new AuthError(
+        'STORE_UNAVAILABLE',
+        'The service cannot reach its database; try again shortly.',
+      ),
+    );
+  return errorResponse(error);
+}
+
 /** Runs a handler and turns whatever it throws into the shared error answer. */
 export async function guard(
   ctx: HttpContext,
@@ -176,7 +195,15 @@ export async function guard(
   try {
     return await run();
   } catch (error) {
-    if (!(error instanceof AuthError)) ctx.options.onError?.(error);
-    return errorResponse(error);
+    return failure(ctx, error);
+  }
+}
+
+/** `guard` for a synchronous step whose result is not an answer (an authentication, say). */
+export function attempt<T extends object>(ctx: HttpContext, run: () => T): T | HttpResponse {
+  try {
+    return run();
+  } catch (error) {
+    return failure(ctx, error);
   }
 }

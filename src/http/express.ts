@@ -19,7 +19,7 @@ import {
 import { nodeEventStream } from './node-sse.js';
 import { flattenHeaders, type HttpRequest } from './request.js';
 import type { HttpResponse } from './response.js';
-import { ROUTES, runRoute } from './routes.js';
+import { openStream, ROUTES, runRoute } from './routes/index.js';
 
 declare global {
   namespace Express {
@@ -87,7 +87,7 @@ export function notbeforeRouter(
     const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
     router[method](route.path, text, async (req, res) => {
       if (route.stream !== true) return send(res, await runRoute(ctx, route, toRequest(req)));
-      const opened = authenticateRequest(ctx, toRequest(req));
+      const opened = openStream(ctx, route, toRequest(req));
       if (isResponse(opened)) return send(res, opened);
       await nodeEventStream(ctx, opened, req, res);
     });

@@ -20,7 +20,7 @@ import {
 import { nodeEventStream } from './node-sse.js';
 import { flattenHeaders, type HttpRequest } from './request.js';
 import type { HttpResponse } from './response.js';
-import { ROUTES, runRoute } from './routes.js';
+import { openStream, ROUTES, runRoute } from './routes/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -71,7 +71,7 @@ function routes(ctx: HttpContext): FastifyPluginAsync {
         handler: async (request, reply) => {
           if (route.stream !== true)
             return send(reply, await runRoute(ctx, route, toRequest(request)));
-          const opened = authenticateRequest(ctx, toRequest(request));
+          const opened = openStream(ctx, route, toRequest(request));
           if (isResponse(opened)) return send(reply, opened);
           reply.hijack();
           await nodeEventStream(ctx, opened, request.raw, reply.raw);

@@ -16,7 +16,7 @@ import {
 } from './kit.js';
 import type { HttpRequest } from './request.js';
 import { errorResponse, type HttpResponse } from './response.js';
-import { ROUTES, runRoute } from './routes.js';
+import { openStream, ROUTES, runRoute } from './routes/index.js';
 
 export interface NotbeforeEnv {
   Variables: { auth: AccessTokenClaims | null };
@@ -103,7 +103,7 @@ export function notbeforeRoutes(auth: Auth, options: NotbeforeHonoOptions = {}):
     app.on(route.method, route.path, limit, async (c) => {
       const req = await toRequest(c, peer);
       if (route.stream !== true) return send(c, await runRoute(ctx, route, req));
-      const opened = authenticateRequest(ctx, req);
+      const opened = openStream(ctx, route, req);
       return isResponse(opened) ? send(c, opened) : honoEventStream(ctx, c, opened);
     });
   }

@@ -1,24 +1,26 @@
 import { AuthError } from '../errors.js';
-import { type Authenticated, authenticate, guard, type HttpContext } from './core.js';
+import {
+  type Authenticated,
+  attempt,
+  authenticate,
+  failure,
+  guard,
+  type HttpContext,
+} from './core.js';
 import { bearerToken, type HttpRequest, view } from './request.js';
 import { errorResponse, type HttpResponse, json } from './response.js';
 import { staticFile } from './static.js';
 
 /**
- * What the adapters share besides the route table: the auth check for the app's own
- * routes, opening an event stream, /metrics and the demo page. Each returns either its
- * result or the error answer to send, so adapters need no try/catch of their own.
+ * What the adapters share besides the route table: the auth check (for the app's own
+ * routes, and before an event stream opens), /metrics and the demo page. Each returns
+ * either its result or the error answer to send, so adapters need no try/catch of their own.
  */
 export function authenticateRequest(
   ctx: HttpContext,
   req: HttpRequest,
 ): Authenticated | HttpResponse {
-  try {
-    return authenticate(ctx, view(req));
-  } catch (error) {
-    if (!(error instanceof AuthError)) ctx.options.onError?.(error);
-    return errorResponse(error);
-  }
+  return attempt(ctx, () => authenticate(ctx, view(req)));
 }
 
 /**
@@ -28,13 +30,10 @@ export function authenticateRequest(
  * own per-request CPU on a protected route (cpu profile, autocannon, GET /me).
  */
 export function authenticateBearer(ctx: HttpContext, header: string): Authenticated | HttpResponse {
-  try {
+  return attempt(ctx, (): Authenticated => {
     const token = bearerToken(header);
     return { claims: ctx.auth.verify(token), via: 'bearer', token };
-  } catch (error) {
-    if (!(error instanceof AuthError)) ctx.options.onError?.(error);
-    return errorResponse(error);
-  }
+  });
 }
 
 export const isResponse = (value: object): value is HttpResponse => 'status' in value;
@@ -77,8 +76,7 @@ export function frameworkError(ctx: HttpContext | undefined, error: unknown): Ht
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return errorResponse(new AuthError('VALIDATION_FAILED', 'The request could not be read.'));
   }
-  ctx?.options.onError?.(error);
-  return errorResponse(error);
+  return failure(ctx, error);
 }
 
 /**

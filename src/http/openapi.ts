@@ -1,22 +1,20 @@
-import { ERROR_STATUS } from '../errors.js';
-import type { RouteDef } from './routes.js';
-import { errorSchema } from './schemas.js';
+import { type AuthErrorCode, ERROR_STATUS } from '../errors.js';
+import type { RouteDef } from './routes/types.js';
+import { errorBody } from './schemas.js';
 
 const toOpenApiPath = (path: string): string => path.replace(/:([A-Za-z]+)/g, '{$1}');
 
-/** Error statuses a route can answer with, from the one code table. */
-function errorStatuses(route: RouteDef): number[] {
-  const statuses = new Set<number>([400, 503]);
-  if (route.access !== 'none' || route.path === '/auth/login' || route.path === '/auth/refresh') {
-    statuses.add(401);
+/**
+ * The route's declared error codes grouped by the status each answers with, from the one
+ * code table: a code added to a route, or moved to another status, changes the document.
+ */
+export function errorStatuses(route: RouteDef): Map<number, AuthErrorCode[]> {
+  const byStatus = new Map<number, AuthErrorCode[]>();
+  for (const code of route.errors) {
+    const status = ERROR_STATUS[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
-  if (route.method !== 'GET' || route.access === 'admin') statuses.add(403);
-  if (route.path === '/auth/signup') statuses.add(ERROR_STATUS.EMAIL_TAKEN);
-  if (route.path === '/auth/signup' || route.path === '/auth/login') {
-    statuses.add(ERROR_STATUS.RATE_LIMITED);
-  }
-  if (route.params !== undefined) statuses.add(ERROR_STATUS.NOT_FOUND);
-  return [...statuses].sort();
+  return new Map([...byStatus].sort(([a], [b]) => a - b));
 }
 
 /** OpenAPI 3.1 from the route table and the same JSON schemas the routes validate with. */
@@ -31,10 +29,10 @@ export function buildOpenApi(routes: readonly RouteDef[]): Record<string, unknow
           ? { description }
           : { description, content: { [type]: schema === undefined ? {} : { schema } } };
     }
-    for (const status of errorStatuses(route)) {
+    for (const [status, codes] of errorStatuses(route)) {
       responses[String(status)] ??= {
-        description: 'Error; `error.code` is one of the documented codes.',
-        content: { 'application/json': { schema: errorSchema } },
+        description: codes.map((code) => `\`${code}\``).join(', '),
+        content: { 'application/json': { schema: errorBody(codes) } },
       };
     }
     const operation: Record<string, unknown> = {

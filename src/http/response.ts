@@ -59,7 +59,7 @@ export function errorResponse(error: unknown): HttpResponse {
     headers['www-authenticate'] =
       error.code === 'TOKEN_MISSING' ? REALM : `${REALM}, error="invalid_token"`;
   }
-  if (status === 429)
+  if (status === 429 || status === 503)
     headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfter ?? 1)));
   return json(status, { error: error.toJSON() }, headers);
 }

@@ -145,21 +145,26 @@ export const sessionsSchema: JsonSchema = {
   },
 };
 
-export const errorSchema: JsonSchema = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: {
-        code: { type: 'string' },
-        message: { type: 'string' },
-        reason: { type: 'string', enum: ['global', 'user', 'claims', 'session', 'token'] },
+/** The error answer; with `codes`, one that carries only those. */
+export function errorBody(codes?: readonly string[]): JsonSchema {
+  return {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: {
+          code: codes === undefined ? { type: 'string' } : { type: 'string', enum: [...codes] },
+          message: { type: 'string' },
+          reason: { type: 'string', enum: ['global', 'user', 'claims', 'session', 'token'] },
+        },
       },
     },
-  },
-};
+  };
+}
+
+export const errorSchema: JsonSchema = errorBody();
 
 export const jwksSchema: JsonSchema = {
   type: 'object',

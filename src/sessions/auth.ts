@@ -77,6 +77,7 @@ export function createAuth(options: AuthOptions = {}): Auth {
     now: () => clock.now(),
     windowMs,
     tickMs,
+    stuckAfterMs: maxStalenessMs,
     // Failures here are retried (publish), repaired by a reload (lost feed) or by the next
     // outbox round; the store already holds every revocation, so nothing is lost.
     onError: reportError,
@@ -121,13 +122,15 @@ export function createAuth(options: AuthOptions = {}): Auth {
   /**
    * The feed and the store's log each confirm the list is current; the later counts. A
    * shared feed counts only as far as it is certified complete (see outbox.ts): reading it
-   * to its end says nothing of a revocation whose publisher died before publishing.
+   * to its end says nothing of a revocation whose publisher died before publishing. An
+   * in-process feed counts only while the store's log is reachable: other instances on
+   * the same store are heard through that log alone.
    */
-  const confirmedAt = (): number =>
-    Math.max(
-      Math.min(feed.confirmedAt(), feed.certifiedAt?.() ?? Number.POSITIVE_INFINITY),
-      pipeline.storeConfirmedAt(),
-    );
+  const feedConfirmedAt = (): number => {
+    if (feed.local === true && !pipeline.storeReachable()) return Number.NEGATIVE_INFINITY;
+    return Math.min(feed.confirmedAt(), feed.certifiedAt?.() ?? Number.POSITIVE_INFINITY);
+  };
+  const confirmedAt = (): number => Math.max(feedConfirmedAt(), pipeline.storeConfirmedAt());
 
   const purge = () =>
     db().purge(

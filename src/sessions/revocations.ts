@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { RevocationFeed } from '../feeds/port.js';
 import type { RevocationEvent } from '../revocation/events.js';
 import type { RevocationList } from '../revocation/list.js';
@@ -30,6 +31,13 @@ export interface RevocationPipeline {
   /** When the last catch-up began that read the log to its end (ms), or -Infinity. */
   storeConfirmedAt(): number;
   /**
+   * False while the store's log cannot be read: the last catch-up failed, or one has been
+   * waiting on the store for longer than `stuckAfterMs`. An in-process feed hears only
+   * this process, so it vouches for nothing while the log (the other instances' voice)
+   * is unreachable.
+   */
+  storeReachable(): boolean;
+  /**
    * Re-publishes logged revocations the feed lacks and certifies it (see outbox.ts); a
    * no-op on an in-process feed.
    */
@@ -48,6 +56,8 @@ export interface PipelineOptions {
   windowMs: number;
   /** How often the owner calls catchUp and repairFeed (ms). */
   tickMs: number;
+  /** A catch-up waiting on the store this long (real time, ms) counts as unreachable. */
+  stuckAfterMs: number;
   onError: (error: unknown) => void;
 }
 
@@ -75,6 +85,12 @@ export function revocationPipeline(options: PipelineOptions): RevocationPipeline
   let lastSeq = 0;
   let confirmedAt = Number.NEGATIVE_INFINITY;
   let catchingUp: Promise<number> | undefined;
+  let catchUpFailed = false;
+  /**
+   * performance.now() when the running catch-up began. Real time, not the injected clock:
+   * this is a timeout on I/O, and a test's manual clock jumping ahead must not fake one.
+   */
+  let catchUpSince: number | undefined;
 
   const notify = (event: RevocationEvent) => {
     for (const listener of [...listeners]) {
@@ -161,11 +177,27 @@ export function revocationPipeline(options: PipelineOptions): RevocationPipeline
     },
     reload,
     catchUp() {
-      catchingUp ??= readLog().finally(() => {
-        catchingUp = undefined;
-      });
+      catchUpSince ??= performance.now();
+      catchingUp ??= readLog()
+        .then(
+          (applied) => {
+            catchUpFailed = false;
+            return applied;
+          },
+          (error: unknown) => {
+            catchUpFailed = true;
+            throw error;
+          },
+        )
+        .finally(() => {
+          catchingUp = undefined;
+          catchUpSince = undefined;
+        });
       return catchingUp;
     },
+    storeReachable: () =>
+      !catchUpFailed &&
+      (catchUpSince === undefined || performance.now() - catchUpSince < options.stuckAfterMs),
     storeConfirmedAt: () => confirmedAt,
     repairFeed() {
       repairing ??= outbox.round().finally(() => {

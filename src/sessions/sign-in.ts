@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AuthError } from '../errors.js';
 import type { StoredSession, StoredUser } from '../stores/port.js';
-import { type AuthContext, publicUser } from './context.js';
+import { type AuthContext, type Live, publicUser } from './context.js';
 import type { CredentialChecks } from './credentials.js';
 import { assertPasswordInput, normaliseEmail } from './passwords.js';
 import { hashRefreshToken, newRefreshToken, successorOf } from './refresh-tokens.js';
@@ -31,14 +31,24 @@ export function signIn(
 ): SignedIn {
   const iatMs = issuedAt;
   const expMs = Math.min(iatMs + ctx.ttlMs, session.absoluteExpiresAt);
-  const { token, claims } = ctx.live().signer.sign({
-    sub: user.id,
-    sid: session.sid,
-    roles: user.roles,
-    authTime: session.authTime,
-    iatMs,
-    expMs,
-  });
+  let signed: ReturnType<Live['signer']['sign']>;
+  try {
+    signed = ctx.live().signer.sign({
+      sub: user.id,
+      sid: session.sid,
+      roles: user.roles,
+      authTime: session.authTime,
+      iatMs,
+      expMs,
+    });
+  } catch (error) {
+    // The stores refuse to mint when no whole second is left before the absolute end
+    // (hasTimeLeft); should one not, the session is over all the same: never a 500.
+    if (error instanceof RangeError)
+      throw new AuthError('SESSION_EXPIRED', 'The session has expired; sign in again.');
+    throw error;
+  }
+  const { token, claims } = signed;
   const reason = ctx.list.check(claims.sub, claims.sid, claims.jti, iatMs);
   if (reason !== null)
     throw new AuthError('TOKEN_REVOKED', 'A revocation overlapped this sign-in; try again.', {

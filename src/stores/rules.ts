@@ -96,6 +96,15 @@ export function newSessionEnds(
   return { idleExpiresAt: Math.min(nowMs + idleTtlMs, absoluteExpiresAt), absoluteExpiresAt };
 }
 
+/**
+ * Whether a token minted at `issuedAt` (ms) can still live before the session's absolute
+ * end: `exp` is whole seconds clamped to that end, and must come after the iat (which may
+ * run a millisecond ahead of the clock, just above a cutoff).
+ */
+export function hasTimeLeft(session: StoredSession, issuedAt: number): boolean {
+  return Math.floor(session.absoluteExpiresAt / 1000) * 1000 > issuedAt;
+}
+
 /** A refresh moves the idle end forward, never past the absolute one. */
 export function idleEndAfterUse(session: StoredSession, nowMs: number, idleTtlMs: number): number {
   return Math.min(nowMs + idleTtlMs, session.absoluteExpiresAt);
@@ -103,7 +112,8 @@ export function idleEndAfterUse(session: StoredSession, nowMs: number, idleTtlMs
 
 /**
  * What presenting a refresh token of a live session means:
- * - `expired`: the session is past its idle or absolute end (it ends now);
+ * - `expired`: the session is past its idle end, or no token minted at `issuedAt` could
+ *   live into a whole second before its absolute end (it ends now);
  * - `rotate`: the token is current;
  * - `grace`: it was rotated less than `graceMs` ago (a duplicate: the same successor stands);
  * - `reused`: it was rotated longer ago: theft, the session ends (RFC 9700 §4.14).
@@ -113,18 +123,25 @@ export function refreshStep(
   rotatedAt: number | null,
   nowMs: number,
   graceMs: number,
+  issuedAt: number,
 ): 'expired' | 'rotate' | 'grace' | 'reused' {
-  if (nowMs >= session.idleExpiresAt || nowMs >= session.absoluteExpiresAt) return 'expired';
+  if (nowMs >= session.idleExpiresAt || !hasTimeLeft(session, issuedAt)) return 'expired';
   if (rotatedAt === null) return 'rotate';
   return nowMs - rotatedAt <= graceMs ? 'grace' : 'reused';
 }
 
+/**
+ * The log event of a session ended now. Its `at` is never below the newest iat minted for
+ * the session (which may be a millisecond ahead of the clock, just above a cutoff), so the
+ * entry outlives every token of the session: it lives `at` + the longest lifetime.
+ */
 export function sessionEnded(
   session: StoredSession,
   nowMs: number,
   cause: SessionRevocationCause,
 ): RevocationEvent {
-  return { kind: 'session', sid: session.sid, sub: session.userId, at: nowMs, cause };
+  const at = Math.max(nowMs, session.lastIssuedAt);
+  return { kind: 'session', sid: session.sid, sub: session.userId, at, cause };
 }
 
 /** The log event of a user's watermark move at `at`; a kept session is named in it. */

@@ -52,6 +52,15 @@ function fail(code: AuthErrorCode, message: string): never {
   throw new AuthError(code, message);
 }
 
+/** A claim for an error's detail: quoted, control characters escaped, cut short. */
+function shown(value: unknown): string {
+  if (Array.isArray(value))
+    return `[${value.slice(0, 5).map(shown).join(', ')}${value.length > 5 ? ', …' : ''}]`;
+  if (typeof value !== 'string') return value === undefined ? 'none' : typeof value;
+  const json = JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
+  return `'${json.slice(1, -1)}'`;
+}
+
 function isNumericDate(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0;
 }
@@ -191,8 +200,18 @@ export function createAccessTokenVerifier(
       if (typeof role !== 'string')
         fail('TOKEN_CLAIM_INVALID', 'Token roles is not a list of strings');
     }
-    if (iss !== issuer) fail('TOKEN_CLAIM_INVALID', 'Token issuer is not accepted');
-    if (!checkAudience(claims.aud)) fail('TOKEN_CLAIM_INVALID', 'Token audience is not accepted');
+    // The body stays generic; `detail` (never serialised) tells the operator which was
+    // expected, built here only, off the path of a token that passes.
+    if (iss !== issuer) {
+      throw new AuthError('TOKEN_CLAIM_INVALID', 'Token issuer is not accepted', {
+        detail: `expected issuer ${shown(issuer)}, got ${shown(iss)}`,
+      });
+    }
+    if (!checkAudience(claims.aud)) {
+      throw new AuthError('TOKEN_CLAIM_INVALID', 'Token audience is not accepted', {
+        detail: `expected audience ${[...audiences].map(shown).join(' or ')}, got ${shown(claims.aud)}`,
+      });
+    }
     const iatMs = Math.round(iat * 1000);
     // parseJsonObject returned the claim tree deep-frozen.
     return {

@@ -6,6 +6,7 @@ import { Keyring, type KeyringOptions } from '../tokens/keyring.js';
 import type { AccessTokenClaims, JwkSet } from '../tokens/types.js';
 import { type AccessTokenVerifier, createAccessTokenVerifier } from '../tokens/verify.js';
 import { type JwksSource, jwksSource } from './jwks.js';
+import { checkVerifierOptions } from './options.js';
 
 export interface VerifierOptions {
   /** The auth servers' JWKS URL (`…/.well-known/jwks.json`), or the JWKS itself. */
@@ -32,7 +33,11 @@ export interface VerifierOptions {
   jwksCooldown?: number;
   /** Refetch the JWKS this often even without an unknown kid (s), so dropped keys go; default 600. */
   jwksRefresh?: number;
-  /** How long `ready()` waits for keys and revocations before it rejects (s); default 10. */
+  /**
+   * How long `ready()` waits for keys and revocations before it rejects (s); default 10.
+   * It rejects sooner when it knows it cannot succeed: a JWKS URL answering 404 or not
+   * JSON, one still refusing connections after a few tries, a feed whose start failed.
+   */
   readyTimeout?: number;
   keyring?: KeyringOptions;
   clock?: Clock;
@@ -44,7 +49,10 @@ export interface VerifierOptions {
 export interface Verifier {
   /** Synchronous, no I/O: the same checks and revocation rules as `auth.verify`. */
   verify(token: string): AccessTokenClaims;
-  /** Resolves once the keys and the live revocations are loaded. */
+  /**
+   * Resolves once the keys and the live revocations are loaded; rejects with an Error that
+   * says which part is not ready and why. A rejected ready() may be called again.
+   */
   ready(): Promise<void>;
   close(): Promise<void>;
   /** The verifier's revocation list (metrics read its stats). */
@@ -59,15 +67,19 @@ const PRUNE_EVERY_MS = 60_000;
  * is ready and whenever the feed has not confirmed it current within `maxStaleness`.
  */
 export function createVerifier(options: VerifierOptions): Verifier {
+  checkVerifierOptions(options);
   const clock = options.clock ?? systemClock;
   const maxStalenessMs = (options.maxStaleness ?? 5) * 1000;
   const failOpen = options.failOpen ?? false;
   const clockSkew = options.clockSkew ?? 30;
-  const onError = options.onError ?? (() => {});
+  const onError = (error: unknown) => {
+    try {
+      options.onError?.(error);
+    } catch {
+      // A failing reporter must not stop the loading and refreshing it reports on.
+    }
+  };
   const { feed } = options;
-  if (typeof options.issuer !== 'string' || options.issuer === '') {
-    throw new TypeError('createVerifier: issuer is required');
-  }
   const maxTokenLifetime = options.maxTokenLifetime ?? 900;
   const list = new RevocationList({ clock, maxTokenLifetime, clockSkew });
   let inner: AccessTokenVerifier | undefined;
@@ -119,17 +131,68 @@ export function createVerifier(options: VerifierOptions): Verifier {
       await new Promise((resolve) => setTimeout(resolve, 25));
   };
 
-  const start = async () => {
-    const timeoutMs = (options.readyTimeout ?? 10) * 1000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error('createVerifier: keys or revocations not loaded in time')),
-        timeoutMs,
+  /** How far the feed got, for the message of a start that timed out. */
+  let feedState: 'starting' | 'certifying' | 'ready' = 'starting';
+  let feedStarting: Promise<void> | undefined;
+  const startFeed = (): Promise<void> => {
+    feedStarting ??= feed.start().catch((error: unknown) => {
+      feedStarting = undefined;
+      throw new Error(
+        `createVerifier: the revocation feed did not start: ${error instanceof Error ? error.message : error}`,
+        { cause: error },
       );
     });
+    return feedStarting;
+  };
+  const feedReady = async () => {
+    feedState = 'starting';
+    await startFeed();
+    feedState = 'certifying';
+    await certified();
+    if (!closed && !gaveUp) feedState = 'ready';
+  };
+
+  /** Says which part was not ready when the timeout struck, and what is known of why. */
+  const notReadyInTime = (timeoutMs: number, keysLoaded: boolean): Error => {
+    const parts: string[] = [];
+    if (!keysLoaded) {
+      const last = keys.lastFailure();
+      parts.push(
+        last === undefined
+          ? `the JWKS from ${keys.where} has not answered`
+          : `the JWKS is not loaded (${last.message.replace(/^createVerifier: /, '')})`,
+      );
+    }
+    if (feedState === 'starting') {
+      parts.push(
+        'the revocation feed has not confirmed that it is current (its start() has not finished: can it reach its server, Redis say?)',
+      );
+    } else if (feedState === 'certifying') {
+      const at = feed.certifiedAt?.() ?? 0;
+      parts.push(
+        at === 0
+          ? 'no auth instance has certified the feed (is an auth server, createAuth or notbefore serve, running on this same feed?)'
+          : `the feed's latest certificate is ${Math.round((clock.now() - at) / 1000)} s old, older than maxStaleness (${maxStalenessMs / 1000} s): are the auth servers running?`,
+      );
+    }
+    return new Error(`createVerifier: not ready after ${timeoutMs / 1000} s: ${parts.join('; ')}`);
+  };
+
+  const start = async () => {
+    const timeoutMs = (options.readyTimeout ?? 10) * 1000;
+    gaveUp = false;
+    let keysLoaded = false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(notReadyInTime(timeoutMs, keysLoaded)), timeoutMs);
+    });
+    const loadKeys = async () => {
+      await keys.load(Date.now() + timeoutMs);
+      keysLoaded = true;
+    };
     try {
-      await Promise.race([Promise.all([keys.load(), feed.start().then(certified)]), timeout]);
+      // Either part failing for good rejects at once: no waiting out the timeout for it.
+      await Promise.race([Promise.all([loadKeys(), feedReady()]), timeout]);
     } finally {
       gaveUp = true;
       clearTimeout(timer);
@@ -165,7 +228,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
     },
     ready() {
       if (closed) return Promise.reject(new Error('createVerifier: closed'));
-      starting ??= start();
+      // A failed start is tried afresh by the next call (the JWKS server may be up by then).
+      starting ??= start().catch((error: unknown) => {
+        starting = undefined;
+        throw error;
+      });
       return starting;
     },
     async close() {

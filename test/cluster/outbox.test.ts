@@ -92,8 +92,8 @@ describe.skipIf(!hasRedisServer || pgUrl === undefined)(
     const signIn = async (on: Instance) => {
       users += 1;
       const email = `outbox${users}@example.com`;
-      const user = await on.auth.signup({ email, password: PASSWORD });
-      return { user, ...(await on.auth.login({ email, password: PASSWORD })) };
+      await on.auth.signup({ email, password: PASSWORD });
+      return on.auth.login({ email, password: PASSWORD });
     };
 
     beforeAll(async () => {

@@ -300,16 +300,47 @@ function staticImports(file: string): string[] {
   return found;
 }
 
-/** Bare packages reached by static imports from `entry` (dynamic imports load lazily). */
-function staticPackages(entry: string): Set<string> {
+/** Every module a .d.ts names: declarations, `import("…")` types, `/// <reference types>`. */
+function typeImports(file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
+  const found = source.typeReferenceDirectives.map((ref) => ref.fileName);
+  const visit = (node: ts.Node): void => {
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier !== undefined &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
+      found.push(node.moduleSpecifier.text);
+    } else if (
+      ts.isImportTypeNode(node) &&
+      ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    ) {
+      found.push(node.argument.literal.text);
+    } else if (ts.isModuleDeclaration(node) && ts.isStringLiteral(node.name)) {
+      found.push(node.name.text); // an augmentation (`declare module 'fastify'`)
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+/**
+ * Bare packages reached from `entry` through `imports` (JS: static imports only, as dynamic
+ * ones load lazily; .d.ts: everything a type-checker follows).
+ */
+function packagesReached(entry: string, imports: (file: string) => string[]): Set<string> {
   const packages = new Set<string>();
   const seen = new Set<string>();
+  const ext = entry.endsWith('.d.ts') ? '.d.ts' : '.js';
   const visit = (file: string) => {
     if (seen.has(file)) return;
     seen.add(file);
-    for (const specifier of staticImports(file)) {
-      if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier));
-      else if (!specifier.startsWith('node:') && !builtinModules.includes(specifier)) {
+    for (const specifier of imports(file)) {
+      if (specifier.startsWith('.')) {
+        visit(resolve(dirname(file), specifier).replace(/\.js$/, ext));
+      } else if (!specifier.startsWith('node:') && !builtinModules.includes(specifier)) {
         const parts = specifier.split('/');
         packages.add(specifier.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!);
       }
@@ -507,16 +538,31 @@ describe('Express + PostgreSQL app (express.json() mounted first)', () => {
     const allowed = new Set(Object.keys(PKG.dependencies));
     for (const [subpath, target] of Object.entries(PKG.exports)) {
       if (typeof target === 'string') continue;
-      const reached = [...staticPackages(join(dist, target.default))];
+      const reached = [...packagesReached(join(dist, target.default), staticImports)];
       expect(
         reached.filter((p) => !allowed.has(p)),
         subpath,
       ).toEqual([]);
     }
-    const vitestUsers = findFiles(join(dist, 'dist'), 'conformance.js').map((f) =>
-      relative(dist, f),
+    // The walk does see static imports: the module behind notbefore/metrics has one.
+    expect([...packagesReached(join(dist, 'dist/metrics.js'), staticImports)]).toContain(
+      'prom-client',
     );
-    expect(vitestUsers.sort()).toEqual(['dist/feeds/conformance.js', 'dist/stores/conformance.js']);
+    // vitest only in the conformance suites, which only notbefore/testing loads.
+    const jsFiles = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory()
+          ? jsFiles(join(dir, e.name))
+          : e.name.endsWith('.js')
+            ? [join(dir, e.name)]
+            : [],
+      );
+    const vitestUsers = jsFiles(join(dist, 'dist'))
+      .filter((file) => staticImports(file).includes('vitest'))
+      .map((file) => relative(dist, file));
+    expect(vitestUsers).toContain('dist/stores/conformance.js');
+    expect(vitestUsers).toContain('dist/feeds/conformance.js');
+    expect(vitestUsers.filter((file) => !/\/conformance(\/|\.js$)/.test(file))).toEqual([]);
   });
 });
 
@@ -757,6 +803,33 @@ describe('strict TypeScript apps (skipLibCheck: false)', () => {
       );
     }
   }, 5 * MINUTES);
+
+  it("each subpath's types name no framework or driver but its own", () => {
+    // So an app type-checks without the @types of peers it does not use.
+    const own: Record<string, string[]> = {
+      '.': [],
+      './client': [],
+      './testing': [],
+      './sqlite': ['better-sqlite3'],
+      './postgres': ['pg'],
+      './redis': ['ioredis'],
+      './fastify': ['fastify'],
+      './express': ['express'],
+      './hono': ['hono'],
+      './metrics': ['prom-client'],
+    };
+    const dist = join(app.dir, 'node_modules/notbefore');
+    for (const [subpath, target] of Object.entries(PKG.exports)) {
+      if (typeof target === 'string') continue;
+      const allowed = new Set([...Object.keys(PKG.dependencies), ...(own[subpath] ?? [])]);
+      const reached = [...packagesReached(join(dist, target.types), typeImports)];
+      expect(
+        reached.filter((p) => !allowed.has(p)),
+        subpath,
+      ).toEqual([]);
+      for (const peer of own[subpath] ?? []) expect(reached, subpath).toContain(peer);
+    }
+  });
 
   for (const resolution of ['NodeNext', 'Bundler']) {
     it(

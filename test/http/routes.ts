@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ManualClock } from '../../src/clock.js';
+import { UndeclaredErrorCode } from '../../src/http/routes/index.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { Auth } from '../../src/sessions/types.js';
 import {
@@ -83,13 +84,26 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
     let server: TestServer;
     const extra: TestServer[] = [];
 
+    /** Answers whose code their route does not declare (the OpenAPI document lacks it). */
+    const undeclared: string[] = [];
+
     const start = async (options: ServerOptions = {}): Promise<TestServer> => {
-      const s = await make(auth, { rateLimit: 0, clock, heartbeatMs: 60_000, ...options });
+      const s = await make(auth, {
+        rateLimit: 0,
+        clock,
+        heartbeatMs: 60_000,
+        ...options,
+        onError: (error) => {
+          if (error instanceof UndeclaredErrorCode) undeclared.push(error.message);
+          options.onError?.(error);
+        },
+      });
       extra.push(s);
       return s;
     };
 
     beforeEach(async () => {
+      undeclared.length = 0;
       ({ auth, clock, close: closeAuth } = await makeAuth({}, makeStore));
       server = await start();
     });
@@ -97,6 +111,8 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
     afterEach(async () => {
       for (const s of extra.splice(0)) await s.close();
       await closeAuth();
+      // Every error any test provoked must be one its route declares.
+      expect(undeclared).toEqual([]);
     });
 
     const signupApi = async (email = 'ann@example.com') => {

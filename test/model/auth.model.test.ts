@@ -238,10 +238,7 @@ function acceptSignedIn(m: Model, signed: SignedIn, s: MSession, what: string): 
   same(c.exp, Math.floor(Math.min(iatMs + TTL_MS, s.absEnd) / 1000), `${what}: exp`);
   same(signed.expiresAt, c.exp * 1000, `${what}: expiresAt`);
   same(signed.refreshExpiresAt, Math.min(s.idleEnd, s.absEnd), `${what}: refreshExpiresAt`);
-  holds(
-    !m.tokens.some((t) => t.jti === c.jti),
-    `${what}: jti ${c.jti} was issued before`,
-  );
+  holds(!m.tokens.some((t) => t.jti === c.jti), `${what}: jti ${c.jti} was issued before`);
   m.tokens.push({
     token: signed.accessToken,
     slot: s.slot,
@@ -451,10 +448,7 @@ class LoginCommand extends AuthCommand {
       evicted.map((s) => `session:${s.sid}:evicted`),
       what,
     );
-    holds(
-      !m.sessions.some((s) => s.sid === signedIn.session.sid),
-      `${what}: sid reused`,
-    );
+    holds(!m.sessions.some((s) => s.sid === signedIn.session.sid), `${what}: sid reused`);
     const absEnd = m.now + ABS_MS;
     const session: MSession = {
       sid: signedIn.session.sid,
@@ -465,9 +459,7 @@ class LoginCommand extends AuthCommand {
       absEnd,
       ended: null,
       endedAt: null,
-      refresh: [
-        { token: signedIn.refreshToken, rotatedAt: null, successor: null, deleted: false },
-      ],
+      refresh: [{ token: signedIn.refreshToken, rotatedAt: null, successor: null, deleted: false }],
     };
     m.sessions.push(session);
     acceptSignedIn(m, signedIn, session, what);
@@ -563,7 +555,11 @@ class RefreshCommand extends AuthCommand {
     const signedIn = expectOk(result, what);
     expectEvents(m, r, [], what);
     if (grace) {
-      same(signedIn.refreshToken, x.successor, `${what}: the grace duplicate gets the same successor`);
+      same(
+        signedIn.refreshToken,
+        x.successor,
+        `${what}: the grace duplicate gets the same successor`,
+      );
     } else {
       holds(
         !s.refresh.some((y) => y.token === signedIn.refreshToken),
@@ -581,7 +577,8 @@ class RefreshCommand extends AuthCommand {
     s.idleEnd = Math.min(m.now + IDLE_MS, s.absEnd);
     acceptSignedIn(m, signedIn, s, what);
   }
-  toString = () => `refresh(session ${this.pick}, ${this.which}${this.which === 'older' ? ` ${this.older}` : ''})`;
+  toString = () =>
+    `refresh(session ${this.pick}, ${this.which}${this.which === 'older' ? ` ${this.older}` : ''})`;
 }
 
 /** Ends the session a refresh token belongs to (the sign-out that only has the refresh cookie). */
@@ -995,7 +992,7 @@ describe('createAuth against a reference model (fast-check commands, SQLite)', (
           await real.store.close();
         }
       }),
-      modelParams(0x5eed_0002, 60),
+      modelParams(0x5eed_0002, 150),
     );
   }, 120_000);
 });
@@ -1012,7 +1009,7 @@ async function outcomeOf(run: () => Promise<unknown>): Promise<string> {
 
 describe('counterexamples found by the model (createAuth)', () => {
   /**
-   * Found by the model (FC_SEED=3 FC_RUNS=600), kept as a plain test. A password change
+   * Found by the model (FC_SEED=3 FC_RUNS=600 reproduces it), kept as a plain test. A password change
    * that keeps this session places the user's cutoff 1 ms above the session's last iat, so
    * the kept session's fresh token is minted with an iat 1 ms ahead of the clock (here
    * exactly on a second, so exp = iat + lifetime). A logout in the same millisecond logs
@@ -1042,16 +1039,15 @@ describe('counterexamples found by the model (createAuth)', () => {
       } catch (error) {
         outcome = describeError(error);
       }
-      same(outcome, 'AuthError TOKEN_REVOKED(session)', 'verify in the token\'s last millisecond');
+      same(outcome, 'AuthError TOKEN_REVOKED(session)', "verify in the token's last millisecond");
     } finally {
       await real.auth.close();
       await real.store.close();
     }
   });
 
-
   /**
-   * Found by the model (FC_SEED=2 FC_RUNS=600). The access token is clamped to the
+   * Found by the model (FC_SEED=15 FC_RUNS=600 reproduces it). The access token is clamped to the
    * session's absolute end, and exp is whole seconds: when that end is not on a whole
    * second, a refresh in its last partial second asks the signer for exp <= iat and gets a
    * RangeError, after the store has already rotated the refresh token. Errors are to be
@@ -1084,8 +1080,8 @@ describe('counterexamples found by the model (createAuth)', () => {
   });
 
   /**
-   * The same clamp in changePassword with keepSession (found reading the code behind the
-   * case above): the password is changed, the other sessions end, the kept session gets a
+   * The same clamp in changePassword with keepSession (FC_SEED=5 FC_RUNS=600 reproduces
+   * it): the password is changed, the other sessions end, the kept session gets a
    * new refresh token in the store, and then the caller gets a RangeError, so nobody holds
    * that token and the session stays listed as open. Either fresh tokens that verify, or
    * null with the kept session ended too.

@@ -42,7 +42,10 @@ export type Reason = (typeof REASON_ORDER)[number];
  * (rules whose entries the list is allowed to have forgotten): the strongest rule of
  * `must` plus any subset of `may`, by the precedence global > user > session > token > claims.
  */
-export function allowedReasons(must: ReadonlySet<Reason>, may: ReadonlySet<Reason>): (Reason | null)[] {
+export function allowedReasons(
+  must: ReadonlySet<Reason>,
+  may: ReadonlySet<Reason>,
+): (Reason | null)[] {
   const best = REASON_ORDER.find((r) => must.has(r));
   if (best === undefined) return [null, ...REASON_ORDER.filter((r) => may.has(r))];
   const rank = REASON_ORDER.indexOf(best);

@@ -250,6 +250,48 @@ export function describeRaceHoles(name: string, makeStore: StoreFactory): void {
       });
     });
 
+    describe('instances on one store without a shared feed', () => {
+      it('an instance cut off from the store stops vouching for its in-process feed: it refuses rather than serve what it cannot hear', async () => {
+        const h = await harness(makeStore, { maxStaleness: 5 });
+        let cut = false;
+        const flaky = new Proxy(h.store, {
+          get(target, property, receiver) {
+            const value = Reflect.get(target, property, receiver);
+            if (typeof value !== 'function') return value;
+            return (...args: unknown[]) =>
+              cut
+                ? Promise.reject(new Error('store unreachable'))
+                : (value as (...a: unknown[]) => unknown).apply(target, args);
+          },
+        });
+        const b = createAuth({
+          store: flaky,
+          clock: h.clock,
+          password: CHEAP_HASH,
+          maxStaleness: 5,
+        });
+        try {
+          await b.ready();
+          const s = await signedUp(h.auth);
+          // While the store answers, B hears A through the store's log, whatever the clock says.
+          h.clock.advance(MIN);
+          expect(b.verify(s.accessToken).sid).toBe(s.session.sid);
+          cut = true;
+          await h.auth.logoutAll(s.user.id);
+          // B's next catch-up fails; past maxStaleness it answers 503, never the revoked token.
+          await new Promise((resolve) => setTimeout(resolve, 1200));
+          h.clock.advance(5001);
+          throwsWith(() => b.verify(s.accessToken), 'REVOCATION_STATE_STALE');
+          cut = false;
+          await new Promise((resolve) => setTimeout(resolve, 1200));
+          throwsWith(() => b.verify(s.accessToken), 'TOKEN_REVOKED', 'user');
+        } finally {
+          await b.close();
+          await h.close();
+        }
+      });
+    });
+
     describe('a restart with a shorter access-token lifetime', () => {
       it('a token issued under the longer lifetime and revoked stays rejected after the revocation is forgotten', async () => {
         const h = await harness(makeStore, { accessTokenTtl: 3600 });
@@ -261,7 +303,7 @@ export function describeRaceHoles(name: string, makeStore: StoreFactory): void {
           h.clock.advance(20 * MIN);
           // Restarted with 900 s: the list and its reload keep 900 s + skew, so the
           // logout-all entry is not loaded again; the token's own lifetime must refuse it.
-          const shorter = await h.another({ accessTokenTtl: 900, feed: undefined });
+          const shorter = await h.another({ accessTokenTtl: 900 });
           throwsWith(() => shorter.verify(s.accessToken), 'TOKEN_CLAIM_INVALID');
           // A token of its own lifetime is fine.
           const fresh = await shorter.login({ email: s.email, password: PASSWORD });

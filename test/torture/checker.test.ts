@@ -243,10 +243,14 @@ describe('torture checker', () => {
     h.use('t1', 113, 'verifier', 401, 'TOKEN_REVOKED').probeOf = logout.id;
     // A refusal seen by a probe of another revocation is no sample of this one.
     h.use('t1', 150, 'serve2', 401, 'TOKEN_REVOKED').probeOf = 99;
-    const lags = check(h.data(), CONFIG).lags.map((l) => [l.process, Math.round(l.lagMs)]);
+    const lags = check(h.data(), CONFIG).lags.map((l) => [
+      l.process,
+      Math.round(l.lagMs),
+      Math.round(l.acceptedUntilMs),
+    ]);
     expect(lags.sort()).toEqual([
-      ['serve1', 102],
-      ['verifier', 3],
+      ['serve1', 102, 2],
+      ['verifier', 3, 0],
     ]);
   });
 });

@@ -1,5 +1,5 @@
 import type { Fault, HistoryData, Op, ProcessName } from './history.js';
-import { Model, type Revocation, type RevocationKind, type TokenInfo } from './model.js';
+import { Model, type Revocation, type RevocationKind } from './model.js';
 
 /**
  * Reads a whole history and finds what must not happen:
@@ -9,7 +9,8 @@ import { Model, type Revocation, type RevocationKind, type TokenInfo } from './m
  * (b) an acknowledged change lost: an old password accepted, a revoked session refreshed,
  *     a disabled user signed in (the store answers these: no lag is allowed);
  * (c) more wrong passwords evaluated per account and window than the throttle's maximum;
- * (d) a 5xx other than 503 REVOCATION_STATE_STALE.
+ * (d) a 5xx other than the allowed 503s (REVOCATION_STATE_STALE; STORE_UNAVAILABLE while a
+ *     store link is cut).
  */
 
 export interface CheckConfig {
@@ -59,8 +60,10 @@ export interface Violation {
 export interface LagSample {
   revocation: RevocationKind;
   process: ProcessName;
-  /** From the acknowledgement to the sending of the first probe the process refused (ms). */
+  /** From the acknowledgement to the sending of the first probe the process refused (ms): an upper bound. */
   lagMs: number;
+  /** From the acknowledgement to the sending of the last probe it accepted before (ms, 0 if none): a lower bound. */
+  acceptedUntilMs: number;
   /** Whether a fault touched the process or the revoker meanwhile. */
   underFault: boolean;
 }
@@ -318,20 +321,30 @@ export function check(
 function lagSamples(model: Model, data: HistoryData, config: CheckConfig): LagSample[] {
   const samples: LagSample[] = [];
   for (const r of model.revocations) {
-    const first = new Map<ProcessName, number>();
-    const covered: TokenInfo[] = model.tokensNear(r).filter((t) => model.covers(r, t));
-    for (const token of covered) {
+    const probes = new Map<ProcessName, Op[]>();
+    for (const token of model.tokensNear(r).filter((t) => model.covers(r, t))) {
       for (const op of model.opsByJti.get(token.claims.jti) ?? []) {
-        if (op.probeOf !== r.op.id || op.status !== 401 || op.code !== 'TOKEN_REVOKED') continue;
-        const seen = first.get(op.process);
-        if (seen === undefined || op.sent < seen) first.set(op.process, op.sent);
+        if (op.probeOf !== r.op.id) continue;
+        const list = probes.get(op.process) ?? [];
+        list.push(op);
+        probes.set(op.process, list);
       }
     }
-    for (const [process, at] of first) {
+    for (const [process, ops] of probes) {
+      ops.sort((a, b) => a.sent - b.sent);
+      const refused = ops.find((op) => op.status === 401 && op.code === 'TOKEN_REVOKED');
+      if (refused === undefined) continue;
+      const lastAccepted = ops.filter((op) => ok(op) && op.sent < refused.sent).pop();
       const underFault = model
         .faultsAffecting(process, r.op.process, data.faults)
-        .some((f) => f.start <= at && (f.end ?? INF) + config.faultGraceMs >= r.acked);
-      samples.push({ revocation: r.kind, process, lagMs: at - r.acked, underFault });
+        .some((f) => f.start <= refused.sent && (f.end ?? INF) + config.faultGraceMs >= r.acked);
+      samples.push({
+        revocation: r.kind,
+        process,
+        lagMs: refused.sent - r.acked,
+        acceptedUntilMs: lastAccepted === undefined ? 0 : Math.max(0, lastAccepted.sent - r.acked),
+        underFault,
+      });
     }
   }
   return samples;

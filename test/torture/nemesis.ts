@@ -31,7 +31,9 @@ interface Plan {
 export class Nemesis {
   private readonly busy = new Set<string>();
   private deck: FaultKind[] = [];
+  private dealt = false;
   private stopRequested = false;
+  private aborting = false;
   private wake: Array<() => void> = [];
   readonly errors: string[] = [];
   /** Told which instance is cut off Redis before being killed (null when over). */
@@ -74,6 +76,7 @@ export class Nemesis {
         );
         this.log(`nemesis: ${name} exited on its own; starting it again`);
         try {
+          if (this.aborting) break;
           if (name === 'verifier') await proc.start();
           else await this.ensureRunning(name);
         } catch (error) {
@@ -89,6 +92,12 @@ export class Nemesis {
   stop(): void {
     this.stopRequested = true;
     for (const wake of this.wake.splice(0)) wake();
+  }
+
+  /** Stops at once without repairing anything (Ctrl-C: everything is torn down next). */
+  abort(): void {
+    this.aborting = true;
+    this.stop();
   }
 
   /** Restores every link, starts Redis and every instance that is down. */
@@ -117,13 +126,25 @@ export class Nemesis {
     });
   }
 
+  /**
+   * The first plannable card of the deck; cards whose targets are busy stay in place for
+   * the next draw. The first deck deals the slow kinds (a restart takes seconds) first, so
+   * a short run still sees every kind.
+   */
   private draw(rng: Prng): Plan | null {
-    for (let tries = 0; tries < FAULT_KINDS.length * 2; tries++) {
-      if (this.deck.length === 0) this.deck = rng.shuffle(FAULT_KINDS);
-      const kind = this.deck.shift() as FaultKind;
-      const plan = this.plan(kind, rng);
-      if (plan !== null) return plan;
-      this.deck.push(kind);
+    if (this.deck.length === 0) {
+      const slow: FaultKind[] = ['kill-serve', 'isolate-then-kill'];
+      const rest = FAULT_KINDS.filter((kind) => !slow.includes(kind));
+      this.deck = this.dealt
+        ? rng.shuffle(FAULT_KINDS)
+        : [...rng.shuffle(slow), ...rng.shuffle(rest)];
+      this.dealt = true;
+    }
+    for (let i = 0; i < this.deck.length; i++) {
+      const plan = this.plan(this.deck[i] as FaultKind, rng);
+      if (plan === null) continue;
+      this.deck.splice(i, 1);
+      return plan;
     }
     return null;
   }
@@ -284,7 +305,7 @@ export class Nemesis {
       if (lossy) redis.wipe();
       await this.pause(down);
     } finally {
-      await redis.start();
+      if (!this.aborting) await redis.start();
       this.history.endFault(fault);
       this.log(`nemesis: -${fault.id} ${kind}`);
     }
@@ -336,7 +357,7 @@ export class Nemesis {
   /** Starts the instance if it is down, retrying (a start fails while its store is unreachable). */
   private async ensureRunning(name: ServeName): Promise<void> {
     const serve = this.cluster.serve(name);
-    for (let attempt = 1; !serve.running; attempt++) {
+    for (let attempt = 1; !serve.running && !this.aborting; attempt++) {
       try {
         await serve.start();
       } catch (error) {

@@ -23,6 +23,12 @@ export class Proxies {
       this.waiting.delete(message.id);
       resolve?.(message);
     });
+    // Gone (killed with the terminal's process group, say): nothing waits for an answer.
+    child.once('exit', () => {
+      for (const [id, resolve] of this.waiting)
+        resolve({ id, ok: false, error: 'the proxy process exited' });
+      this.waiting.clear();
+    });
   }
 
   static async start(links: Array<{ name: string; host: string; port: number }>): Promise<Proxies> {
@@ -89,6 +95,8 @@ export class Proxies {
   }
 
   private send(command: Distribute<ProxyCommand>): Promise<unknown> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null)
+      return Promise.reject(new Error('the proxy process exited'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -31,7 +31,10 @@ export interface Report {
   faults: Record<string, { count: number; totalMs: number }>;
   faultLog: Array<{ id: number; kind: string; detail: string; start: number; end: number | null }>;
   revocations: Record<string, number>;
+  /** Upper bounds: acknowledgement → first refused probe. */
   lagMs: Record<string, Percentiles>;
+  /** Lower bounds: acknowledgement → last accepted probe before it (0 when the first was refused). */
+  lagLowerBoundMs: Record<string, Percentiles>;
   acceptedWithinBound: number;
   coveredTokens: number;
   guesses: Record<
@@ -60,7 +63,10 @@ export function percentiles(values: number[]): Percentiles {
   };
 }
 
-function lagTable(samples: LagSample[]): Record<string, Percentiles> {
+function lagTable(
+  samples: LagSample[],
+  value: (s: LagSample) => number = (s) => s.lagMs,
+): Record<string, Percentiles> {
   const groups: Record<string, number[]> = {};
   const add = (key: string, value: number) => {
     groups[key] ??= [];
@@ -68,8 +74,8 @@ function lagTable(samples: LagSample[]): Record<string, Percentiles> {
   };
   for (const s of samples) {
     const where = s.process === 'verifier' ? 'verifier' : 'serve';
-    add(`${where}, ${s.underFault ? 'fault near' : 'no fault near'}`, s.lagMs);
-    add('all', s.lagMs);
+    add(`${where}, ${s.underFault ? 'fault near' : 'no fault near'}`, value(s));
+    add('all', value(s));
   }
   return Object.fromEntries(
     Object.entries(groups)
@@ -138,6 +144,7 @@ export function buildReport(input: {
     })),
     revocations: result.revocations,
     lagMs: lagTable(result.lags),
+    lagLowerBoundMs: lagTable(result.lags, (s) => s.acceptedUntilMs),
     acceptedWithinBound: result.acceptedWithinBound,
     coveredTokens: result.coveredTokens,
     guesses,
@@ -174,9 +181,16 @@ export function formatReport(report: Report, perRule = 5): string {
     );
   table('answers', report.answers);
   table('acknowledged revocations', report.revocations);
-  lines.push('revocation lag (ack → first refused probe, ms):');
-  for (const [key, p] of Object.entries(report.lagMs))
-    lines.push(`  ${key.padEnd(26)} n=${p.n} p50=${p.p50} p90=${p.p90} p99=${p.p99} max=${p.max}`);
+  lines.push(
+    'revocation lag, ms (upper bound: ack → first refused probe; lower bound: ack → last accepted probe):',
+  );
+  for (const [key, p] of Object.entries(report.lagMs)) {
+    const low = report.lagLowerBoundMs[key];
+    lines.push(
+      `  ${key.padEnd(24)} n=${p.n} p50=${p.p50} p90=${p.p90} p99=${p.p99} max=${p.max}` +
+        (low ? `   lower p50=${low.p50} p99=${low.p99} max=${low.max}` : ''),
+    );
+  }
   lines.push(
     `covered tokens: ${report.coveredTokens}; accepted after the acknowledgement but within the bound: ${report.acceptedWithinBound}`,
   );

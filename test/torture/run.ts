@@ -74,13 +74,19 @@ async function main(): Promise<number> {
   if (values.quiet === true) options.log = () => {};
   const controller = new AbortController();
   options.signal = controller.signal;
-  let interrupts = 0;
-  process.on('SIGINT', () => {
-    interrupts += 1;
-    if (interrupts > 1) process.exit(130);
+  // The terminal signals the whole process group and tsx relays the signal again, so one
+  // Ctrl-C can arrive twice: only a second one a while later quits without cleaning up.
+  let interruptedAt = 0;
+  const interrupt = () => {
+    const now = Date.now();
+    if (interruptedAt > 0 && now - interruptedAt > 1500) process.exit(130);
+    if (interruptedAt > 0) return;
+    interruptedAt = now;
     console.error('interrupted: stopping and cleaning up (Ctrl-C again to quit at once)');
     controller.abort();
-  });
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
   console.log(`torture: seed ${options.seed}`);
   try {
     const report = await runTorture(options);

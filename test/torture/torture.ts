@@ -54,7 +54,7 @@ export async function runTorture(options: TortureOptions): Promise<Report> {
     faultGraceMs: 2000,
     throttleMax: THROTTLE.max,
     throttleWindowMs: THROTTLE.windowMs,
-    allowed5xx: ['503 REVOCATION_STATE_STALE'],
+    allowed5xx: ['503 REVOCATION_STATE_STALE', '503 STORE_UNAVAILABLE'],
   };
   const config = {
     clients: options.clients ?? 20,
@@ -95,7 +95,7 @@ export async function runTorture(options: TortureOptions): Promise<Report> {
   let nemesis: Nemesis | undefined;
   const onAbort = () => {
     world?.stopNow();
-    nemesis?.stop();
+    nemesis?.abort();
   };
   options.signal?.addEventListener('abort', onAbort);
   log(`torture: seed ${options.seed}, ${options.seconds} s, run directory ${runDir}`);
@@ -130,7 +130,11 @@ export async function runTorture(options: TortureOptions): Promise<Report> {
       await faults;
     }
     options.signal?.throwIfAborted();
-    await activeNemesis.heal();
+    // A heal that fails (an instance that will not start) shows as no convergence.
+    await activeNemesis.heal().catch((error: unknown) => {
+      activeNemesis.errors.push(`heal: ${String(error)}`);
+      history.healedAt ??= history.now();
+    });
     log(`torture: healed at ${Math.round(history.healedAt ?? 0)} ms; final checks`);
     const final = await finalPhase(cluster, history, world, rng.fork('final'), {
       longBoundMs: checkConfig.longBoundMs,

@@ -80,12 +80,6 @@ export class World {
    */
   focus: ServeName | null = null;
 
-  /** Where a revocation goes: usually the focused instance if any, else a random one. */
-  revoker(rng: Prng): ServeName {
-    if (this.focus !== null && rng.chance(0.8)) return this.focus;
-    return rng.pick(SERVES);
-  }
-
   constructor(
     readonly history: History,
     readonly rng: Prng,
@@ -94,6 +88,12 @@ export class World {
     for (let i = 0; i < options.clients; i++) this.clients.push(new UserClient(this, i));
     for (let i = 0; i < options.guessers; i++) this.guessers.push(new Guesser(this, i));
     this.admin = new Admin(this);
+  }
+
+  /** Where a revocation goes: usually the focused instance if any, else a random one. */
+  revoker(rng: Prng): ServeName {
+    if (this.focus !== null && rng.chance(0.8)) return this.focus;
+    return rng.pick(SERVES);
   }
 
   /** Ends the run now (Ctrl-C). */
@@ -152,7 +152,7 @@ export class World {
 
   /** Runs every actor for `ms`, then waits for in-flight work and probes. */
   async run(ms: number): Promise<void> {
-    this.stopAt = this.history.now() + ms;
+    this.stopAt = Math.min(this.stopAt, this.history.now() + ms);
     this.admin.plan(this.stopAt);
     await Promise.all([
       ...this.clients.map((client) => client.run()),
@@ -555,8 +555,10 @@ export class Admin {
     if (!(await this.ensureSession())) return;
     const now = this.world.history.now();
     if (now >= this.nextRevokeEveryone) {
-      this.nextRevokeEveryone = now + 40_000 + this.rng.next() * 30_000;
       const op = await this.adminCall('revoke-everyone', '/admin/revoke-everyone', {});
+      // Until one is acknowledged, try again a second later.
+      this.nextRevokeEveryone =
+        op !== null && ok(op) ? now + 40_000 + this.rng.next() * 30_000 : now + 1000;
       if (op && ok(op)) {
         this.session = undefined;
         for (const client of this.rng.shuffle(this.world.clients).slice(0, 3))

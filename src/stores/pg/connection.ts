@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { StoreUnavailableError } from '../../errors.js';
 import { MAX_ATTEMPTS, MIGRATION_LOCK, migrations, RETRYABLE, SCHEMA_NAME } from './schema.js';
 
 export type Row = Record<string, unknown>;
@@ -105,7 +106,7 @@ export function connectionFailure(error: unknown, target: Target): Error | undef
   }
   return message === undefined
     ? undefined
-    : new Error(`postgresStore: ${message}`, { cause: error });
+    : new StoreUnavailableError(`postgresStore: ${message}`, { cause: error });
 }
 
 /**
@@ -129,7 +130,12 @@ export function connection(urlOrPool: string | pg.Pool, options: ConnectionOptio
       : urlOrPool;
   // An idle client losing its connection must not crash the process; the next query
   // gets a fresh connection or a clear error.
-  if (ownsPool) pool.on('error', () => {});
+  if (ownsPool) {
+    pool.on('error', () => {});
+    // A client checked out for a transaction emits its own 'error' when the link drops;
+    // unheard, that kills the process. The failing query rejects and is reported anyway.
+    pool.on('connect', (client) => client.on('error', () => {}));
+  }
   // Resolved only on a failure: the happy path builds nothing for it.
   let resolved: Target | undefined;
   const target = () => {
@@ -154,9 +160,10 @@ export function connection(urlOrPool: string | pg.Pool, options: ConnectionOptio
     } catch (error) {
       throw (
         explain(error) ??
-        new Error(`postgresStore: cannot connect to PostgreSQL at ${target().where}`, {
-          cause: error,
-        })
+        new StoreUnavailableError(
+          `postgresStore: cannot connect to PostgreSQL at ${target().where}`,
+          { cause: error },
+        )
       );
     }
   };
@@ -221,7 +228,7 @@ export function connection(urlOrPool: string | pg.Pool, options: ConnectionOptio
           await client.query('ROLLBACK').catch(() => {});
           const code = (error as { code?: unknown }).code;
           if (attempt >= MAX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code))
-            throw error;
+            throw explain(error) ?? error;
         } finally {
           client.release();
         }

@@ -15,6 +15,7 @@ import type {
 import { toSession, toUser } from '../rows.js';
 import {
   cutoffAfter,
+  hasTimeLeft,
   idleEndAfterUse,
   isLive,
   issueAt,
@@ -161,12 +162,12 @@ export function sessionWrites(conn: Connection) {
       if (token === undefined || token.sid !== session.sid) return invalid;
       const now = input.nowMs;
       const rotatedAt = token.rotated_at === null ? null : Number(token.rotated_at);
-      const step = refreshStep(session, rotatedAt, now, input.graceMs);
+      const issuedAt = issueAt(now, user.tokensValidAfter, global);
+      const step = refreshStep(session, rotatedAt, now, input.graceMs, issuedAt);
       if (step === 'expired' || step === 'reused') {
         const event = await endSession(c, session, now, step === 'expired' ? 'expired' : 'reuse');
         return { kind: step, revocation: (await appendLog(c, [event]))[0]! };
       }
-      const issuedAt = issueAt(now, user.tokensValidAfter, global);
       const touch = `UPDATE ${S} SET last_seen_at = $1, idle_expires_at = $2,
            last_issued_at = GREATEST(last_issued_at, $3) WHERE sid = $4 RETURNING *`;
       const touchParams = [
@@ -219,16 +220,18 @@ export function sessionWrites(conn: Connection) {
           [user.id],
         )
       ).map(toSession);
-      const keep = input.scope === 'sessions' ? input.keep : undefined;
-      if (keep !== undefined) {
-        const kept = sessions.find((s) => s.sid === keep.sid);
-        if (kept === undefined || !isLive(kept, now)) return { ok: false, reason: 'no-session' };
-      }
       const at = cutoffAfter(
         now,
         sessions.map((s) => s.lastIssuedAt),
         user.tokensValidAfter,
       );
+      const keep = input.scope === 'sessions' ? input.keep : undefined;
+      const keptIssuedAt = keep === undefined ? at : issueAt(now, at, await globalCutoff(c));
+      if (keep !== undefined) {
+        const kept = sessions.find((s) => s.sid === keep.sid);
+        if (kept === undefined || !isLive(kept, now) || !hasTimeLeft(kept, keptIssuedAt))
+          return { ok: false, reason: 'no-session' };
+      }
       const endedSids: string[] = [];
       if (input.scope === 'sessions') {
         const ending = sessions.filter((s) => s.sid !== keep?.sid).map((s) => s.sid);
@@ -244,7 +247,7 @@ export function sessionWrites(conn: Connection) {
       const change = input.change ?? {};
       let kept: { session: StoredSession; issuedAt: number } | undefined;
       if (keep !== undefined) {
-        const issuedAt = issueAt(now, at, await globalCutoff(c));
+        const issuedAt = keptIssuedAt;
         await c.query(`DELETE FROM ${R} WHERE sid = $1`, [keep.sid]);
         await c.query(`INSERT INTO ${R} (hash, sid, created_at) VALUES ($1, $2, $3)`, [
           keep.refreshHash,

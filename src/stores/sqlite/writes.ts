@@ -15,6 +15,7 @@ import type {
 import { toSession, toUser } from '../rows.js';
 import {
   cutoffAfter,
+  hasTimeLeft,
   idleEndAfterUse,
   isLive,
   issueAt,
@@ -131,7 +132,8 @@ export function sessionWrites(db: Database.Database) {
     if (user === null || user.disabled) return { kind: 'invalid' };
     const now = input.nowMs;
     const rotatedAt = token.rotated_at === null ? null : Number(token.rotated_at);
-    const step = refreshStep(session, rotatedAt, now, input.graceMs);
+    const issuedAt = issueAt(now, user.tokensValidAfter, globalCutoff());
+    const step = refreshStep(session, rotatedAt, now, input.graceMs, issuedAt);
     if (step === 'expired')
       return { kind: 'expired', revocation: endSession(session, now, 'expired') };
     if (step === 'reused') return { kind: 'reused', revocation: endSession(session, now, 'reuse') };
@@ -153,7 +155,6 @@ export function sessionWrites(db: Database.Database) {
       if (successor === undefined || successor.sid !== session.sid) return { kind: 'invalid' };
       kind = 'grace';
     }
-    const issuedAt = issueAt(now, user.tokensValidAfter, globalCutoff());
     run(
       `UPDATE nb_sessions SET last_seen_at = ?, idle_expires_at = ?,
          last_issued_at = MAX(last_issued_at, ?) WHERE sid = ?`,
@@ -182,16 +183,18 @@ export function sessionWrites(db: Database.Database) {
       'SELECT * FROM nb_sessions WHERE user_id = ? AND revoked_at IS NULL',
       user.id,
     ).map(toSession);
-    const keep = input.scope === 'sessions' ? input.keep : undefined;
-    if (keep !== undefined) {
-      const kept = sessions.find((s) => s.sid === keep.sid);
-      if (kept === undefined || !isLive(kept, now)) return { ok: false, reason: 'no-session' };
-    }
     const at = cutoffAfter(
       now,
       sessions.map((s) => s.lastIssuedAt),
       user.tokensValidAfter,
     );
+    const keep = input.scope === 'sessions' ? input.keep : undefined;
+    const keptIssuedAt = issueAt(now, at, globalCutoff());
+    if (keep !== undefined) {
+      const kept = sessions.find((s) => s.sid === keep.sid);
+      if (kept === undefined || !isLive(kept, now) || !hasTimeLeft(kept, keptIssuedAt))
+        return { ok: false, reason: 'no-session' };
+    }
     const endedSids: string[] = [];
     if (input.scope === 'sessions') {
       for (const s of sessions) {
@@ -229,7 +232,7 @@ export function sessionWrites(db: Database.Database) {
     const revocation = log(event);
     let kept: { session: StoredSession; issuedAt: number } | undefined;
     if (keep !== undefined) {
-      const issuedAt = issueAt(now, at, globalCutoff());
+      const issuedAt = keptIssuedAt;
       run('DELETE FROM nb_refresh_tokens WHERE sid = ?', keep.sid);
       run(
         'INSERT INTO nb_refresh_tokens (hash, sid, created_at) VALUES (?, ?, ?)',
