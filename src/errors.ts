@@ -29,15 +29,22 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
 } as const;
 
+/**
+ * Every error code the library reports: the keys of {@link ERROR_STATUS}. Clients and tests
+ * match on the code, never on the message.
+ */
 export type AuthErrorCode = keyof typeof ERROR_STATUS;
 
 /** Why a token was revoked; `claims` means a refresh will succeed (roles changed). */
 export type RevocationReason = 'global' | 'user' | 'claims' | 'session' | 'token';
 
+/** The optional parts of an {@link AuthError}, for code that raises one (a store, an adapter). */
 export interface AuthErrorOptions {
+  /** On `TOKEN_REVOKED`: the revocation rule that matched. */
   reason?: RevocationReason;
   /** Seconds until a rate-limited caller may try again. */
   retryAfter?: number;
+  /** The underlying error, kept as the standard `Error.cause`; never sent to clients. */
   cause?: unknown;
   /**
    * For the operator (logs, a debugger), never the HTTP body: what was expected and what
@@ -49,12 +56,32 @@ export interface AuthErrorOptions {
 /**
  * Every failure the library reports on purpose. Messages never contain a token,
  * a password, a hash or a cookie.
+ *
+ * @example
+ * ```ts
+ * import { isAuthError } from 'notbefore';
+ *
+ * try {
+ *   const claims = auth.verify(token);
+ *   console.log(claims.sub);
+ * } catch (error) {
+ *   if (!isAuthError(error)) throw error;
+ *   // error.status is the HTTP answer: 401 here, 503 for REVOCATION_STATE_STALE
+ *   if (error.code === 'TOKEN_REVOKED' && error.reason === 'claims') {
+ *     // the user's roles changed: a refresh gets a token with the new ones
+ *   }
+ * }
+ * ```
  */
 export class AuthError extends Error {
   override readonly name = 'AuthError';
+  /** Stable and machine-readable: match on it, never on `message`. */
   readonly code: AuthErrorCode;
+  /** The HTTP status for `code`, from {@link ERROR_STATUS}. */
   readonly status: number;
+  /** On `TOKEN_REVOKED`: which rule matched; `claims` means a refresh will succeed. */
   readonly reason: RevocationReason | undefined;
+  /** On `RATE_LIMITED`: seconds until the caller may try again (the `Retry-After` header). */
   readonly retryAfter: number | undefined;
   /** Not serialised by toJSON(): see AuthErrorOptions.detail. */
   readonly detail: string | undefined;
@@ -76,6 +103,23 @@ export class AuthError extends Error {
   }
 }
 
+/**
+ * True for a failure the library reports on purpose (an {@link AuthError}, with a contract
+ * code); anything else is a bug or an outage and deserves a 500 and a log line.
+ *
+ * @param value - Anything caught.
+ * @example
+ * ```ts
+ * import { isAuthError } from 'notbefore';
+ *
+ * try {
+ *   await auth.login({ email, password });
+ * } catch (error) {
+ *   if (isAuthError(error) && error.code === 'INVALID_CREDENTIALS') showWrongPassword();
+ *   else throw error;
+ * }
+ * ```
+ */
 export function isAuthError(value: unknown): value is AuthError {
   return value instanceof AuthError;
 }

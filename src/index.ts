@@ -1,3 +1,12 @@
+/**
+ * `notbefore`: the core. {@link createAuth} (sign-up, sign-in, refresh rotation and every kind
+ * of revocation, over a store and a feed), {@link createVerifier} for services that only
+ * verify, the errors, the clock, the in-process feed, the token layer, and the port types for
+ * authors of other stores and feeds. Loads no framework and no driver (only `createAuth()`
+ * without a `store` needs `better-sqlite3`, for its in-memory default).
+ *
+ * @module notbefore
+ */
 export type { Clock, ManualClock } from './clock.js';
 export { manualClock, systemClock } from './clock.js';
 export type { AuthErrorCode, AuthErrorOptions, RevocationReason } from './errors.js';

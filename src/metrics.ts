@@ -1,3 +1,9 @@
+/**
+ * `notbefore/metrics`: Prometheus metrics of one instance (`createMetrics`) and an `Auth` that
+ * counts verify, login and refresh outcomes (`instrumentAuth`). Needs `prom-client`.
+ *
+ * @module notbefore/metrics
+ */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { type Clock, systemClock } from './clock.js';
 import { type AuthErrorCode, isAuthError } from './errors.js';
@@ -7,16 +13,21 @@ import type { Auth } from './sessions/types.js';
 export interface MetricsSources {
   /** The instance's revocation list (or anything with its `stats()`). */
   revocations?: {
+    /** Live entry counts by rule, as `RevocationList.stats()` gives them. */
     stats(): { global: number; users: number; sessions: number; tokens: number; total: number };
   };
   /** The feed: `confirmedAt()`, and the Redis feed's `stats()` for lag and queue. */
   feed?: {
+    /** When the feed last confirmed this instance current (ms). */
     confirmedAt(): number;
+    /** Lag, queue and losses, as `RedisRevocationFeed.stats()` gives them. */
     stats?(): { lastLagMs: number | null; queued: number; lost: number };
   };
+  /** Measures the time since the feed's last confirmation. */
   clock?: Clock;
 }
 
+/** How the metrics are named, and whether Node's process metrics join them. */
 export interface MetricsOptions {
   /** Prefix of every metric name; default `notbefore_`. */
   prefix?: string;
@@ -24,6 +35,11 @@ export interface MetricsOptions {
   processMetrics?: boolean;
 }
 
+/**
+ * `ok`, or the code of the {@link AuthError} the operation failed with.
+ *
+ * @inline
+ */
 type Outcome = 'ok' | AuthErrorCode;
 
 /**
@@ -32,16 +48,41 @@ type Outcome = 'ok' | AuthErrorCode;
  * and `render()` are what the HTTP adapters mount at GET /metrics.
  */
 export interface Metrics {
+  /** The prom-client registry of these metrics (never the global one): add your own to it. */
   readonly registry: Registry;
+  /** The `Content-Type` of `render()`'s text. */
   readonly contentType: string;
+  /** The exposition text: what GET /metrics answers. */
   render(): Promise<string>;
+  /** Counts one access-token verification (`instrumentAuth` calls it). */
   verify(outcome: Outcome): void;
+  /** Counts one sign-in attempt. */
   login(outcome: Outcome): void;
+  /** Counts one refresh; `REFRESH_TOKEN_REUSED` also counts a reuse detection. */
   refresh(outcome: Outcome): void;
   /** +1 / -1 as /auth/events streams open and close (the HTTP adapters call it). */
   eventStreams(delta: number): void;
 }
 
+/**
+ * Makes the metrics of one instance: gauges read from `sources` at scrape time, counters fed by
+ * {@link instrumentAuth} and by the HTTP adapters. Pass it as the adapters' `metrics` option to
+ * serve GET /metrics.
+ *
+ * @param sources - What the gauges read: the revocation list's stats, the feed.
+ * @param options - The name prefix, and Node's process metrics.
+ * @example
+ * ```ts
+ * import { notbefore } from 'notbefore/fastify';
+ * import { createMetrics, instrumentAuth } from 'notbefore/metrics';
+ *
+ * const metrics = createMetrics(
+ *   { revocations: { stats: () => auth.revocationStatus().entries }, feed },
+ *   { processMetrics: true },
+ * );
+ * await app.register(notbefore, { auth: instrumentAuth(auth, metrics), metrics });
+ * ```
+ */
 export function createMetrics(sources: MetricsSources = {}, options: MetricsOptions = {}): Metrics {
   const prefix = options.prefix ?? 'notbefore_';
   const clock = sources.clock ?? systemClock;
@@ -166,6 +207,15 @@ const outcomeOf = (error: unknown): AuthErrorCode | 'error' =>
 /**
  * The same Auth, counting verify, login and refresh outcomes into `metrics`. Pass the
  * result to the HTTP adapter instead of `auth`; everything else is untouched.
+ *
+ * @example
+ * ```ts
+ * import { notbeforeRouter } from 'notbefore/express';
+ * import { createMetrics, instrumentAuth } from 'notbefore/metrics';
+ *
+ * const metrics = createMetrics();
+ * app.use(notbeforeRouter(instrumentAuth(auth, metrics), { metrics }));
+ * ```
  */
 export function instrumentAuth(auth: Auth, metrics: Metrics): Auth {
   const count = (record: (outcome: Outcome) => void, error: unknown) => {

@@ -1,60 +1,25 @@
 // The demo page: every piece of session logic lives in notbefore-client.js; this file only
 // draws what the client reports. It never sees a token (they are HttpOnly cookies).
 import { createAuthClient } from './notbefore-client.js';
+import {
+  $,
+  ago,
+  CAUSE_TEXT,
+  describeError,
+  deviceIcon,
+  exact,
+  h,
+  log,
+  SIGNED_OUT_TEXT,
+  WRONG_PASSWORD,
+} from './ui.js';
 
 const auth = createAuthClient();
 // Handy in the console (`await auth.sessions()`), and the browser tests drive it. It holds
 // no token: there is none to hold.
 globalThis.auth = auth;
-const $ = (id) => document.getElementById(id);
-
-/** Builds an element; children are nodes or text (always text, never HTML). */
-function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'class') el.className = value;
-    else if (key === 'dataset') Object.assign(el.dataset, value);
-    else if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
-    else el.setAttribute(key, value === true ? '' : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child !== null && child !== undefined && child !== false) el.append(child);
-  }
-  return el;
-}
 
 // ---------------------------------------------------------------- messages
-
-const MESSAGES = {
-  INVALID_CREDENTIALS: 'That email and password do not match.',
-  EMAIL_TAKEN: 'An account with this email already exists. Sign in instead.',
-  ACCOUNT_DISABLED: 'This account is disabled. Ask an administrator.',
-  FORBIDDEN: 'You need the admin role for that.',
-  NOT_FOUND: 'Not found. Check the ID.',
-  NETWORK_ERROR: 'Cannot reach the server. Check your connection and try again.',
-  CSRF_FAILED: 'The request was refused as cross-site. Reload the page and try again.',
-  REVOCATION_STATE_STALE: 'The server cannot confirm revocations right now. Try again in a moment.',
-};
-
-/** A sentence for people; `context` overrides the wording where the place says more. */
-function describeError(error, context = {}) {
-  if (error?.code === 'RATE_LIMITED') {
-    return `Too many attempts. Try again in ${error.retryAfter ?? 60} seconds.`;
-  }
-  return context[error?.code] ?? MESSAGES[error?.code] ?? error?.message ?? 'Something went wrong.';
-}
-
-const WRONG_PASSWORD = { INVALID_CREDENTIALS: 'That password is not right.' };
-
-const SIGNED_OUT_TEXT = {
-  logout: 'You signed out.',
-  'logout-all': 'You signed out on every device.',
-  'session-ended': 'This session was ended.',
-  'session-revoked': 'This session was ended from another device.',
-  'refresh-failed': 'Your session expired. Sign in again.',
-  'account-deleted': 'The account was deleted.',
-};
 
 // ---------------------------------------------------------------- views
 
@@ -273,33 +238,6 @@ async function withReauth(why, action) {
 
 // ---------------------------------------------------------------- sessions
 
-function ago(ms) {
-  const s = Math.round((Date.now() - ms) / 1000);
-  if (s < 45) return 'just now';
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
-  return new Date(ms).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
-}
-
-const exact = (ms) => new Date(ms).toLocaleString();
-
-function deviceIcon(device) {
-  const phone = /iOS|Android/i.test(device ?? '');
-  const ns = 'http://www.w3.org/2000/svg';
-  const svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('aria-hidden', 'true');
-  const path = document.createElementNS(ns, 'path');
-  path.setAttribute(
-    'd',
-    phone
-      ? 'M8 2h8a2 2 0 0 1 2 2v16a2 2 0 0 1-2 2H8a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2zm0 2v16h8V4H8zm3 13h2v2h-2z'
-      : 'M4 5h16a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1zm1 2v8h14V7H5zM2 19h20v2H2z',
-  );
-  svg.append(path);
-  return h('span', { class: 'device-icon' }, svg);
-}
-
 let sessionsLoading = false;
 
 async function loadSessions() {
@@ -420,36 +358,7 @@ $('roles-form').addEventListener('submit', async (event) => {
 
 // ---------------------------------------------------------------- live log
 
-function log(kind, text, tone = 'info') {
-  const list = $('log');
-  const now = new Date();
-  const time = now.toLocaleTimeString([], {
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  });
-  list.prepend(
-    h(
-      'li',
-      { class: 'log-item', dataset: { tone, kind, at: String(now.getTime()) } },
-      h('time', { datetime: now.toISOString() }, time),
-      h('span', { class: 'log-kind' }, kind),
-      h('span', { class: 'log-text' }, text),
-    ),
-  );
-  while (list.children.length > 100) list.lastElementChild.remove();
-}
-
 $('btn-clear-log').addEventListener('click', () => $('log').replaceChildren());
-
-const CAUSE_TEXT = {
-  scheduled: 'before it expired',
-  retry: 'after the server refused the old one',
-  claims: 'because your roles changed',
-  credential: 'after a credential change',
-  password: 'with the new password',
-  resume: 'on resume',
-};
 
 // ---------------------------------------------------------------- client events
 

@@ -34,6 +34,21 @@ interface SignInAnswer {
 const REFRESHABLE = ['TOKEN_EXPIRED', 'TOKEN_REVOKED', 'TOKEN_MISSING'];
 const GET: RequestInit = { method: 'GET' };
 
+/**
+ * Makes the browser client of the auth routes at `baseUrl`: tokens stay in HttpOnly cookies,
+ * one refresh serves every tab, and a sign-out reaches every tab and device. Call `start()`
+ * once to restore the session the browser already has.
+ *
+ * @example
+ * ```ts
+ * import { createAuthClient } from 'notbefore/client';
+ *
+ * const auth = createAuthClient();
+ * auth.on('signedOut', ({ reason }) => showSignIn(reason));
+ * const user = (await auth.start()) ?? (await auth.login({ email, password }));
+ * const res = await auth.fetch('/api/orders', { method: 'POST', body: JSON.stringify(order) });
+ * ```
+ */
 export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const base = (options.baseUrl ?? '').replace(/\/$/, '');
   const name = options.channel ?? 'notbefore';

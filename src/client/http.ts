@@ -3,12 +3,30 @@
  * CSRF header (double submit), and error bodies become AuthClientError with the server's code.
  */
 
+/**
+ * How every call of the client fails: the server's error code and HTTP status (and, for a
+ * revoked token, the reason); `NETWORK_ERROR` with status 0 when no answer came.
+ *
+ * @example
+ * ```ts
+ * import { AuthClientError } from 'notbefore/client';
+ *
+ * try {
+ *   await auth.login({ email, password });
+ * } catch (error) {
+ *   if (!(error instanceof AuthClientError)) throw error;
+ *   if (error.code === 'RATE_LIMITED') showWait(error.retryAfter ?? 60);
+ *   else showError(error.code);
+ * }
+ * ```
+ */
 export class AuthClientError extends Error {
   override readonly name = 'AuthClientError';
   /** The server's code (`TOKEN_REVOKED`, …), or `NETWORK_ERROR` when no answer came. */
   readonly code: string;
   /** HTTP status; 0 when no answer came. */
   readonly status: number;
+  /** On `TOKEN_REVOKED`: the revocation reason (`session`, `user`, `claims`, …). */
   readonly reason: string | undefined;
   /** Seconds, from `Retry-After` on 429. */
   readonly retryAfter: number | undefined;

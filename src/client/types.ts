@@ -1,5 +1,6 @@
 /** Shapes the browser client sees. The server's JSON, never a token: the page cannot read one. */
 
+/** The signed-in user as the server describes it; members the server adds are kept. */
 export interface ClientUser {
   id: string;
   email: string;
@@ -7,14 +8,19 @@ export interface ClientUser {
   [key: string]: unknown;
 }
 
+/** One of the user's sessions, as `sessions()` lists them. */
 export interface ClientSession {
   sid: string;
   device: string | null;
+  /** When it signed in (ms since the epoch). */
   createdAt: number;
+  /** Its sign-in or latest refresh (ms). */
   lastSeenAt: number;
+  /** True on this browser's own session. */
   current?: boolean;
 }
 
+/** The answer of `me()`: `GET /auth/me`. */
 export interface MeAnswer {
   user: ClientUser;
   /** The claims the server verified, as JSON it chose to send; the client decodes nothing. */
@@ -33,10 +39,16 @@ export type SignOutReason =
 /** What made the client refresh the access token. */
 export type RefreshCause = 'scheduled' | 'retry' | 'claims' | 'credential' | 'password' | 'resume';
 
+/**
+ * The events of `AuthClient.on`, and what each listener receives. `fromOtherTab` is true when
+ * another tab of this origin did it (every tab hears every change).
+ */
 export interface AuthClientEvents {
+  /** A sign-in in this tab or another, or a session restored by `start()`. */
   signedIn: { user: ClientUser; expiresAt: number | null; fromOtherTab: boolean };
   /** `detail`: the server's error code or revocation reason, when there was one. */
   signedOut: { reason: SignOutReason; detail?: string; fromOtherTab: boolean };
+  /** The access token was renewed; `expiresAt` is the new one's expiry (ms). */
   refreshed: { expiresAt: number; cause: RefreshCause; fromOtherTab: boolean };
   /** The server changed the user (roles, say); the app should redraw what depends on it. */
   claimsChanged: { user: ClientUser };
@@ -44,8 +56,10 @@ export interface AuthClientEvents {
   serverEvent: { type: string; data: unknown };
 }
 
+/** The name of one of the {@link AuthClientEvents}. */
 export type AuthClientEventName = keyof AuthClientEvents;
 
+/** Options of {@link createAuthClient}; the defaults match the server's. */
 export interface AuthClientOptions {
   /** Where the auth routes live; '' (the default) is this origin. */
   baseUrl?: string;
@@ -57,11 +71,19 @@ export interface AuthClientOptions {
   csrfCookie?: string;
 }
 
+/**
+ * The browser client {@link createAuthClient} makes: the user's state, sign-in and sign-out,
+ * and a `fetch` that keeps the session alive. Failed calls reject with an
+ * {@link AuthClientError} that carries the server's code.
+ */
 export interface AuthClient {
+  /** The signed-in user, or null. */
   readonly user: ClientUser | null;
+  /** True while a user is signed in. */
   readonly signedIn: boolean;
   /** When the access token expires (ms since epoch), as the server said; null when unknown. */
   readonly expiresAt: number | null;
+  /** Listens to one event; returns the function that stops listening. */
   on<K extends AuthClientEventName>(
     type: K,
     listener: (detail: AuthClientEvents[K]) => void,
@@ -70,12 +92,27 @@ export interface AuthClient {
   start(): Promise<ClientUser | null>;
   /** `device` names this browser in the sessions list (default: "Chrome on macOS", say). */
   signup(input: { email: string; password: string; device?: string }): Promise<ClientUser>;
+  /**
+   * Signs in (cookies, never tokens, reach the page); every tab hears it. `device` defaults to a
+   * label from the user agent. Rejects with `INVALID_CREDENTIALS`, `RATE_LIMITED` (see
+   * `retryAfter`) or `ACCOUNT_DISABLED`.
+   */
   login(input: { email: string; password: string; device?: string }): Promise<ClientUser>;
+  /**
+   * Signs out: every tab of this browser at once, then the server ends the session and clears the
+   * cookies.
+   */
   logout(): Promise<void>;
   /** Ends every session of the user; may need the password (REAUTHENTICATION_REQUIRED). */
   logoutAll(password?: string): Promise<void>;
+  /**
+   * Changes the password: the server ends every other session of the user, and this one goes on
+   * with fresh tokens.
+   */
   changePassword(currentPassword: string, newPassword: string): Promise<void>;
+  /** Asks the server who is signed in, and updates `user`. */
   me(): Promise<MeAnswer>;
+  /** The user's live sessions; this browser's has `current: true`. */
   sessions(): Promise<ClientSession[]>;
   /** Ends one of the user's sessions; another device's may need the password. */
   endSession(sid: string, password?: string): Promise<void>;
@@ -85,5 +122,9 @@ export interface AuthClient {
   refresh(): Promise<boolean>;
   /** `fetch` with the cookies, the CSRF header, and one refresh-and-retry on an expired token. */
   fetch(input: string | URL, init?: RequestInit): Promise<Response>;
+  /**
+   * Stops the timers, the event stream and the tab channel, and drops every listener. The session
+   * goes on: the cookies are untouched.
+   */
   close(): void;
 }

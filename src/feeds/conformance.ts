@@ -17,6 +17,10 @@ export interface FeedHarness {
   lose?(): Promise<void>;
   /** A feed whose backend cannot be reached at all. */
   unreachable?(): RevocationFeed;
+  /**
+   * Closes what the harness opened; called after each test, once the suite has closed the feeds
+   * it asked for.
+   */
   teardown(): Promise<void>;
 }
 
@@ -71,6 +75,20 @@ function recorder(snapshot?: () => Promise<readonly RevocationEvent[]>) {
 /**
  * The one feed conformance suite: every feed (in-process, Redis) passes it. Call it from a
  * test file with a harness factory; capabilities the feed lacks are skipped, and say so.
+ *
+ * @param name - Shown in the suite's title.
+ * @param makeHarness - Called before each test, for a fresh harness.
+ * @example
+ * ```ts
+ * // test/my-feed.test.ts
+ * import { describeFeed } from 'notbefore/testing';
+ * import { myFeed } from '../src/my-feed.js';
+ *
+ * describeFeed('my-feed', async () => {
+ *   const url = await startMyBroker();
+ *   return { instance: () => myFeed(url), durable: true, teardown: () => stopMyBroker() };
+ * });
+ * ```
  */
 export function describeFeed(name: string, makeHarness: () => Promise<FeedHarness>): void {
   describe(`feed conformance: ${name}`, () => {

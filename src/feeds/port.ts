@@ -1,5 +1,9 @@
 import type { RevocationEvent } from '../revocation/events.js';
 
+/**
+ * What a feed calls on each subscriber: an auth instance or a verifier that applies the events
+ * to its revocation list.
+ */
 export interface FeedHandlers {
   /** Each event, in publish order. Applying an event twice must be harmless. */
   event(event: RevocationEvent): void;
@@ -27,6 +31,7 @@ export interface RevocationFeed {
    * logged events the feed holds.
    */
   publish(event: RevocationEvent, seq?: number): Promise<void>;
+  /** Adds a subscriber; returns the function that removes it. */
   subscribe(handlers: FeedHandlers): () => void;
   /** Starts receiving; resolves once caught up with everything already published. */
   start(): Promise<void>;
@@ -52,6 +57,10 @@ export interface RevocationFeed {
   readonly local?: boolean;
   /** Present on feeds shared between processes: how auth instances repair and certify them. */
   outbox?: FeedOutbox;
+  /**
+   * Stops delivering and releases what the feed opened itself; a connection the app passed in
+   * stays open.
+   */
   close(): Promise<void>;
 }
 

@@ -6,6 +6,7 @@ import type { RevocationFeed } from './port.js';
 /** ioredis connection options (RESP2 replies, so no reply mapping). */
 export type ConnectionOptions = Omit<RedisOptions, 'replyMapping'>;
 
+/** Options of {@link redisFeed}; the defaults suit the default token lifetime and skew. */
 export interface RedisFeedOptions {
   /** Stream key. Every instance and verifier of one deployment uses the same key. */
   key?: string;
@@ -31,6 +32,7 @@ export interface RedisFeedOptions {
   publishTimeoutMs?: number;
   /** Events kept for retry while Redis is unreachable; the oldest is dropped beyond it. */
   maxQueue?: number;
+  /** The source of time for `confirmedAt()` and the lag. */
   clock?: Clock;
   /** Connection and publish failures (never thrown: the store holds every event). */
   onError?: (error: unknown) => void;
@@ -38,6 +40,7 @@ export interface RedisFeedOptions {
   redisOptions?: ConnectionOptions;
 }
 
+/** Health of a Redis feed; `createMetrics` exports `lastLagMs`, `queued` and `lost`. */
 export interface RedisFeedStats {
   /** Publish → read delay of the last event read live (ms); null before any. */
   lastLagMs: number | null;
@@ -47,9 +50,12 @@ export interface RedisFeedStats {
   lost: number;
   /** Times this feed seeded the stream from a snapshot. */
   seeded: number;
+  /** Whether the connection that tails the stream is up. */
   connected: boolean;
 }
 
+/** The {@link RevocationFeed} {@link redisFeed} makes, with `stats()` for metrics. */
 export interface RedisRevocationFeed extends RevocationFeed {
+  /** The counters and the last lag, read when metrics are scraped. */
   stats(): RedisFeedStats;
 }

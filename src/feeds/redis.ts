@@ -1,3 +1,9 @@
+/**
+ * `notbefore/redis`: the revocation feed over a Redis Stream, which several auth instances and
+ * verify-only services share. Needs `ioredis`.
+ *
+ * @module notbefore/redis
+ */
 import { Redis } from 'ioredis';
 import { systemClock } from '../clock.js';
 import type { RevocationEvent } from '../revocation/events.js';
@@ -43,6 +49,24 @@ const START_ID = '0-0';
  * batch (or timed out with the stream present): every publish that had completed by then
  * was read. A lost stream (deleted, trimmed past the last id read, Redis restarted) makes
  * subscribers rebuild from the store, and an instance with a store re-seeds it.
+ *
+ * @param urlOrClient - A `redis://` or `rediss://` URL (the feed opens its connections and
+ *   closes them), or an ioredis client of the app's: the feed duplicates it for its blocking
+ *   reads and leaves it open on `close()`.
+ * @param options - Stream key, retention and the rest.
+ * @example
+ * ```ts
+ * import { createAuth } from 'notbefore';
+ * import { postgresStore } from 'notbefore/postgres';
+ * import { redisFeed } from 'notbefore/redis';
+ *
+ * const feed = redisFeed(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+ * const auth = createAuth({
+ *   store: postgresStore(process.env.DATABASE_URL ?? 'postgres://127.0.0.1/auth'),
+ *   feed, // auth.close() leaves it open: close it after
+ *   issuer: 'https://auth.example.com',
+ * });
+ * ```
  */
 export function redisFeed(
   urlOrClient: string | Redis,

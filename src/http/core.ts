@@ -13,7 +13,13 @@ import { credential, type HttpRequest, isUnsafe, type RequestView, sameOrigin } 
 import { errorResponse, type HttpResponse, validationError } from './response.js';
 import type { JsonSchema } from './schemas.js';
 
+/**
+ * What GET /metrics serves; `createMetrics()` from `notbefore/metrics` is one.
+ *
+ * @inline
+ */
 export interface MetricsHook {
+  /** The `Content-Type` of the exposition text. */
   contentType: string;
   /** The exposition text (Prometheus format), produced on each scrape. */
   render(): Promise<string> | string;
@@ -23,6 +29,7 @@ export interface MetricsHook {
 
 /** Options every adapter accepts. */
 export interface HttpOptions {
+  /** The service the routes call: from `createAuth`, or `instrumentAuth(auth, metrics)`. */
   auth: Auth;
   /**
    * Key for the CSRF tokens' HMAC, ≥ 32 bytes. Instances behind one load balancer must
@@ -51,6 +58,7 @@ export interface HttpOptions {
   metrics?: MetricsHook;
   /** Where unexpected errors go (never with tokens: only the error object). */
   onError?: (error: unknown) => void;
+  /** The source of time of the rate limits and event streams; a manual clock in tests. */
   clock?: Clock;
 }
 

@@ -1,3 +1,10 @@
+/**
+ * `notbefore/express`: the auth routes as an Express 5 router, and `router.authenticate` to
+ * guard the app's own routes (`req.auth`). Needs `express` (and `@types/express` for
+ * TypeScript).
+ *
+ * @module notbefore/express
+ */
 import express, {
   type ErrorRequestHandler,
   type Request,
@@ -30,8 +37,18 @@ declare global {
   }
 }
 
+/**
+ * Options of {@link notbeforeRouter}: those every adapter takes, except `auth`, which is the
+ * router's first argument.
+ *
+ * @interface
+ */
 export type NotbeforeExpressOptions = Omit<HttpOptions, 'auth'>;
 
+/**
+ * What {@link notbeforeRouter} returns: an Express `Router` with the auth routes, and the
+ * middleware that guards the app's own routes.
+ */
 export interface NotbeforeRouter extends Router {
   /** Middleware for the app's own routes: 401/403 unless a valid access token. */
   authenticate: RequestHandler;
@@ -72,7 +89,31 @@ function send(res: Response, answer: HttpResponse): void {
   res.end(bytes);
 }
 
-/** The notbefore routes as an Express router, with `router.authenticate` for your routes. */
+/**
+ * The notbefore routes as an Express router, with `router.authenticate` for your routes.
+ *
+ * Mount it at the root of the app: the routes are `/auth/…`, `/.well-known/jwks.json`,
+ * `/openapi.json` and `/healthz`, and the refresh cookie is scoped to `/auth`. It reads JSON
+ * bodies itself, or takes what `express.json()` already parsed.
+ *
+ * @param auth - The service from `createAuth` (or `instrumentAuth(auth, metrics)`).
+ * @param options - CSRF secret, proxy trust, rate limit and the rest.
+ * @example
+ * ```ts
+ * import express from 'express';
+ * import { createAuth } from 'notbefore';
+ * import { notbeforeRouter } from 'notbefore/express';
+ * import { postgresStore } from 'notbefore/postgres';
+ *
+ * const auth = createAuth({ store: postgresStore(process.env.DATABASE_URL ?? 'postgres:///app') });
+ * await auth.ready();
+ * const app = express();
+ * const router = notbeforeRouter(auth);
+ * app.use(router);
+ * app.get('/api/orders', router.authenticate, (req, res) => res.json({ user: req.auth?.sub }));
+ * app.listen(3000);
+ * ```
+ */
 export function notbeforeRouter(
   auth: Auth,
   options: NotbeforeExpressOptions = {},

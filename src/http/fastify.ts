@@ -1,3 +1,10 @@
+/**
+ * `notbefore/fastify`: the auth routes as a Fastify 5 plugin, with `request.auth` and
+ * `app.authenticate` for the app's own routes, and `frameworkErrors` for Fastify's own 400s.
+ * Needs `fastify` and `fastify-plugin`.
+ *
+ * @module notbefore/fastify
+ */
 import type {
   FastifyInstance,
   FastifyPluginAsync,
@@ -33,6 +40,12 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Options of the {@link notbefore} plugin: `auth`, the service from `createAuth`, and the
+ * options every adapter takes.
+ *
+ * @interface
+ */
 export type NotbeforeFastifyOptions = HttpOptions;
 
 function toRequest(request: FastifyRequest): HttpRequest {
@@ -112,6 +125,24 @@ async function plugin(app: FastifyInstance, options: NotbeforeFastifyOptions): P
   await app.register(routes(ctx));
 }
 
+/**
+ * The Fastify plugin: the auth routes (`/auth/…`, `/.well-known/jwks.json`, `/openapi.json`,
+ * `/healthz`), `request.auth`, `app.authenticate`, and the event streams ended when the app
+ * closes. Register it on the root instance, not under a prefix; its options are
+ * {@link NotbeforeFastifyOptions}. Also the module's default export.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify';
+ * import { frameworkErrors, notbefore } from 'notbefore/fastify';
+ *
+ * const app = Fastify({ frameworkErrors });
+ * await app.register(notbefore, { auth });
+ * app.get('/api/orders', { preHandler: app.authenticate }, async (request) => ({
+ *   user: request.auth?.sub,
+ * }));
+ * ```
+ */
 export const notbefore = fp(plugin, { name: 'notbefore', fastify: '5.x' });
 
 /**
@@ -121,6 +152,15 @@ export const notbefore = fp(plugin, { name: 'notbefore', fastify: '5.x' });
  * option reaches that answer, so the plugin cannot install it for you. With it the answer
  * is the contract's `400 { error: { code: "VALIDATION_FAILED", message } }` with the
  * usual security headers.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify';
+ * import { frameworkErrors, notbefore } from 'notbefore/fastify';
+ *
+ * const app = Fastify({ frameworkErrors });
+ * await app.register(notbefore, { auth });
+ * ```
  */
 export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (
   error,

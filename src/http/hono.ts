@@ -1,3 +1,9 @@
+/**
+ * `notbefore/hono`: the auth routes as a Hono app, with `routes.authenticate` middleware for the
+ * app's own routes (`c.get('auth')`). Needs `hono`; on Node, serve with `@hono/node-server`.
+ *
+ * @module notbefore/hono
+ */
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { AuthError } from '../errors.js';
@@ -18,10 +24,18 @@ import type { HttpRequest } from './request.js';
 import { errorResponse, type HttpResponse } from './response.js';
 import { openStream, ROUTES, runRoute } from './routes/index.js';
 
+/**
+ * The Hono environment of the routes and their middleware: after `authenticate`,
+ * `c.get('auth')` holds the verified access-token claims.
+ */
 export interface NotbeforeEnv {
   Variables: { auth: AccessTokenClaims | null };
 }
 
+/**
+ * Options of {@link notbeforeRoutes}: those every adapter takes, except `auth` (the first
+ * argument), and how to find the client's address off Node.
+ */
 export interface NotbeforeHonoOptions extends Omit<HttpOptions, 'auth'> {
   /**
    * The client's address, which keys the per-address sign-in rate limit and the store's
@@ -37,6 +51,10 @@ export interface NotbeforeHonoOptions extends Omit<HttpOptions, 'auth'> {
   remoteAddress?: (c: Context) => string | undefined;
 }
 
+/**
+ * What {@link notbeforeRoutes} returns: a Hono app with the auth routes, to mount at `/`, and the
+ * middleware that guards the app's own routes.
+ */
 export type NotbeforeRoutes = Hono<NotbeforeEnv> & {
   /** Middleware for the app's own routes: 401/403 unless a valid access token. */
   authenticate: MiddlewareHandler<NotbeforeEnv>;
@@ -83,7 +101,24 @@ function send(_c: Context, res: HttpResponse): Response {
   });
 }
 
-/** The notbefore routes as a Hono app (mount with `app.route('/', routes)`). */
+/**
+ * The notbefore routes as a Hono app (mount with `app.route('/', routes)`).
+ *
+ * @param auth - The service from `createAuth` (or `instrumentAuth(auth, metrics)`).
+ * @param options - Off `@hono/node-server`, `clientAddress` at least.
+ * @example
+ * ```ts
+ * import { serve } from '@hono/node-server';
+ * import { Hono } from 'hono';
+ * import { type NotbeforeEnv, notbeforeRoutes } from 'notbefore/hono';
+ *
+ * const app = new Hono<NotbeforeEnv>();
+ * const routes = notbeforeRoutes(auth);
+ * app.route('/', routes);
+ * app.get('/api/orders', routes.authenticate, (c) => c.json({ user: c.get('auth')?.sub }));
+ * serve({ fetch: app.fetch, port: 3000 });
+ * ```
+ */
 export function notbeforeRoutes(auth: Auth, options: NotbeforeHonoOptions = {}): NotbeforeRoutes {
   const ctx = createContext({ ...options, auth });
   const peer = toldOnceWhenUnknown(

@@ -5,6 +5,10 @@ import type { RevocationReason } from '../errors.js';
  * probes, no I/O. `iatMs` is the token's iat in milliseconds.
  */
 export interface RevocationCheck {
+  /**
+   * Why a token with these ids and this issue time is revoked, or null when it is not. Called on
+   * every verification, so it must not do I/O.
+   */
   check(sub: string, sid: string, jti: string, iatMs: number): RevocationReason | null;
   /**
    * Optional fast path: the token's ids hashed once, kept with a cached token, so a repeat

@@ -13,6 +13,10 @@ export type UserRevocationCause =
   | 'deleted'
   | 'admin';
 
+/**
+ * One revocation: what the store logs, the feed carries and every revocation list applies. The
+ * four variants are the four rules, by `kind`. Times are ms since the epoch.
+ */
 export type RevocationEvent =
   /** Every token issued before `at` dies (breach response). */
   | { kind: 'global'; at: number }
@@ -35,6 +39,12 @@ export type RevocationEvent =
   /** One token dies (RFC 7009). `exp` bounds how long the entry must live. */
   | { kind: 'token'; jti: string; exp: number; at: number };
 
+/**
+ * Why a session ended: `logout` (by its own user), `reuse` (a rotated refresh token came back:
+ * presumed stolen), `expired` (idle or absolute end), `evicted` (the oldest, beyond
+ * `maxSessionsPerUser`), `revoked` (ended from another of the user's sessions).
+ */
 export type SessionRevocationCause = 'logout' | 'reuse' | 'expired' | 'evicted' | 'revoked';
 
+/** The rule an event applies: `global`, `user`, `session` or `token`. */
 export type RevocationKind = RevocationEvent['kind'];

@@ -5,7 +5,12 @@ import type { RevocationEvent } from './events.js';
 import { hashId } from './hash.js';
 import { IdTable } from './table.js';
 
+/**
+ * How long a {@link RevocationList} must remember: an entry is forgotten once no token it could
+ * reject can still be valid.
+ */
 export interface RevocationListOptions {
+  /** Drives expiry and pruning; a manual clock in tests. */
   clock: Clock;
   /** The longest access-token lifetime (s): an entry is kept this long after its cutoff. */
   maxTokenLifetime: number;
@@ -19,6 +24,7 @@ export interface RevocationListOptions {
  * [hashHi, hashLo, ms] triples; plain JSON, so it can travel through a file or Redis.
  */
 export interface RevocationSnapshot {
+  /** The snapshot format; `load` refuses any other. */
   format: 'notbefore-revocations/1';
   /** The global cutoff (ms), or null when none is live. */
   global: number | null;
@@ -32,12 +38,17 @@ export interface RevocationSnapshot {
   tokens: number[];
 }
 
+/** Live entry counts and memory of a {@link RevocationList}, for metrics and health checks. */
 export interface RevocationStats {
+  /** 1 while a global cutoff is live, else 0. */
   global: number;
   /** Live user cutoffs (a user with both scopes counts twice). */
   users: number;
+  /** Revoked sessions still remembered. */
   sessions: number;
+  /** Revoked tokens (by jti) still remembered. */
   tokens: number;
+  /** The sum of `global`, `users`, `sessions` and `tokens`. */
   total: number;
   /** Bytes held by the list's tables. */
   bytes: number;
@@ -45,7 +56,11 @@ export interface RevocationStats {
 
 const SNAPSHOT_FORMAT = 'notbefore-revocations/1';
 
-/** A token's three ids, hashed (see `RevocationList.revocationKey`). */
+/**
+ * A token's three ids, hashed (see `RevocationList.revocationKey`).
+ *
+ * @inline
+ */
 export type RevocationKey = Int32Array & { readonly __revocationKey: true };
 
 function invalid(what: string): AuthError {
@@ -73,6 +88,16 @@ function checkId(value: unknown, what: string): string {
  * `sweepInterval` of the injected clock, and before the tables grow), on `stats`,
  * `snapshot` and `prune`; there is no timer, so an owner that applies nothing for long
  * can call `prune()` itself. Memory is O(live revocations).
+ *
+ * @example
+ * ```ts
+ * import { RevocationList, systemClock } from 'notbefore';
+ *
+ * const list = new RevocationList({ clock: systemClock, maxTokenLifetime: 900, clockSkew: 30 });
+ * list.apply({ kind: 'session', sid: 'sid-1', sub: 'user-1', at: Date.now(), cause: 'logout' });
+ * list.check('user-1', 'sid-1', 'jti-1', Date.now() - 1000); // 'session'
+ * list.check('user-1', 'sid-2', 'jti-2', Date.now() - 1000); // null
+ * ```
  */
 export class RevocationList implements RevocationCheck {
   private readonly clock: Clock;
@@ -109,6 +134,12 @@ export class RevocationList implements RevocationCheck {
     this.tokens = new IdTable(now);
   }
 
+  /**
+   * A new list holding the live entries of `snapshot` (another list's `snapshot()`): how a
+   * process starts from a saved or shared state.
+   *
+   * @throws {@link AuthError} `VALIDATION_FAILED` when the snapshot is malformed.
+   */
   static fromSnapshot(
     snapshot: RevocationSnapshot,
     options: RevocationListOptions,
@@ -191,6 +222,10 @@ export class RevocationList implements RevocationCheck {
     );
   }
 
+  /**
+   * True while session `sid` is on the list (until its entry is pruned, a token lifetime plus
+   * skew after the revocation).
+   */
   isSessionRevoked(sid: string): boolean {
     const h = this.h;
     hashId(sid, h);

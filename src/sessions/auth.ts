@@ -33,6 +33,30 @@ const LIFETIME_EPSILON_S = 0.001;
  * store's log is also an outbox that every instance re-publishes from (see outbox.ts).
  * This file holds the lifecycle and the hot path; the operations live by concern in
  * sign-in, credentials, revoking, account and keys.
+ *
+ * @param options - All optional. Without a `store`: an in-memory SQLite database (needs
+ *   `better-sqlite3`); without a `feed`: this process only; without `keys`: an EdDSA key made
+ *   on first start and kept in the store. Defaults: {@link AUTH_DEFAULTS}.
+ * @returns The service. Call `ready()` before serving: it opens the store and loads the keys
+ *   and the live revocations (every async operation also waits for it; `verify` before it
+ *   throws `REVOCATION_STATE_STALE`).
+ * @throws TypeError at once for an unknown option (with a "did you mean") or an invalid value:
+ *   bad configuration fails at start-up, not on the first request.
+ * @example
+ * ```ts
+ * import { createAuth } from 'notbefore';
+ * import { sqliteStore } from 'notbefore/sqlite';
+ *
+ * const auth = createAuth({
+ *   store: sqliteStore('auth.db'),
+ *   issuer: 'https://auth.example.com',
+ *   accessTokenTtl: 600, // seconds
+ * });
+ * await auth.ready();
+ * const { accessToken, session } = await auth.login({ email, password, device: 'Firefox' });
+ * auth.verify(accessToken).sub; // the user's id
+ * await auth.logout(session.sid); // that token is refused from now on, on every instance
+ * ```
  */
 export function createAuth(options: AuthOptions = {}): Auth {
   const resolved = resolveOptions(options);

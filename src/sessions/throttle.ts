@@ -14,9 +14,17 @@ import type { AttemptLimits, Store } from '../stores/port.js';
  */
 export type ThrottleLimits = AttemptLimits;
 
+/**
+ * Failed sign-in throttling, counted in the store so that all instances share the counts: per
+ * account and per client key, in a fixed window. Defaults: a 900 s window; per account 5 free
+ * attempts and 10 at most, per client key 20 and 100.
+ */
 export interface ThrottlePolicy {
+  /** The fixed window, opened by the first attempt (s). */
   windowSeconds: number;
+  /** Limits per account (the normalised email, whether or not the account exists). */
   account: ThrottleLimits;
+  /** Limits per client key (`LoginInput.clientKey`: the adapters pass the client address). */
   client: ThrottleLimits;
 }
 

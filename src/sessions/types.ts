@@ -5,49 +5,120 @@ import type { Store } from '../stores/port.js';
 import type { AccessTokenClaims } from '../tokens/types.js';
 import type { ThrottlePolicy } from './throttle.js';
 
+/** A user as the API shows it: never the password hash. */
 export interface User {
+  /** Random and opaque: the `sub` of the user's tokens. */
   id: string;
+  /** Normalised: trimmed, NFC, lower-case. */
   email: string;
+  /** Copied into the `roles` claim of every access token; changed with `setRoles`. */
   roles: string[];
+  /** True after `disableUser`: sign-in answers `ACCOUNT_DISABLED` until `enableUser`. */
   disabled: boolean;
+  /** When the user signed up (ms since the epoch). */
   createdAt: number;
 }
 
+/** One live session (a signed-in device), as `listSessions` returns it. */
 export interface SessionInfo {
+  /** The session id: the `sid` claim of its tokens, what `logout` and `endSession` take. */
   sid: string;
+  /** The label given at sign-in (`LoginInput.device`), or null. */
   device: string | null;
+  /** When the user signed in (ms). */
   createdAt: number;
+  /** The sign-in or the latest refresh (ms). */
   lastSeenAt: number;
   /** Present (true) on the session of the caller, when the caller is known. */
   current?: boolean;
 }
 
+/**
+ * What a sign-in, a refresh, or a password change that keeps its session returns: the two
+ * tokens and whom they are for.
+ */
 export interface SignedIn {
+  /**
+   * The JWT to send as `Authorization: Bearer`: verified in memory, short-lived
+   * (`accessTokenTtl`).
+   */
   accessToken: string;
+  /**
+   * Opaque and single-use: `refresh()` answers a new one, and presenting a spent one after
+   * `refreshReuseGrace` ends the session. Keep it where scripts cannot read it.
+   */
   refreshToken: string;
   /** When the access token expires (ms since epoch). */
   expiresAt: number;
   /** When the refresh token stops working unless used first (ms): the session's idle or absolute end. */
   refreshExpiresAt: number;
+  /** The session the tokens belong to; its `sid` is what `logout` takes. */
   session: { sid: string };
   user: User;
+  /** The claims of `accessToken`, so the caller need not verify what it was just given. */
   claims: AccessTokenClaims;
 }
 
+/** What `login` takes. */
 export interface LoginInput {
   email: string;
   password: string;
+  /** A label for the sessions list ("Firefox on Linux"); at most 200 characters. */
   device?: string;
   /** Client key for throttling (an IP address, say). */
   clientKey?: string;
 }
 
+/**
+ * The auth service of one instance, made by {@link createAuth}: sign-up, sign-in, refresh
+ * rotation, verification and every kind of revocation. Failures the caller can act on are
+ * {@link AuthError}s with a contract code (listed per method); anything else is a bug or an
+ * outage (the store unreachable, say).
+ *
+ * @example
+ * ```ts
+ * const { accessToken, refreshToken, session } = await auth.login({ email, password });
+ * auth.verify(accessToken); // claims, or throws AuthError
+ * const next = await auth.refresh(refreshToken); // both tokens rotate; the old one is spent
+ * await auth.logout(session.sid); // every token of this session dies, on every instance
+ * ```
+ */
 export interface Auth {
+  /**
+   * Creates a user; it is not signed in (call `login`). The email is normalised; one listed in
+   * `adminEmails` gets role `admin`.
+   *
+   * @throws {@link AuthError} `EMAIL_TAKEN`; `WEAK_PASSWORD` (too short, common, containing the
+   *   email or a banned word, or breached per `isBreached`); `VALIDATION_FAILED` (over
+   *   `maxLength`, say).
+   */
   signup(input: { email: string; password: string; roles?: string[] }): Promise<User>;
+  /**
+   * Checks the password (throttled per account and per `clientKey`, counted in the store) and
+   * opens a session; beyond `maxSessionsPerUser` the oldest one ends.
+   *
+   * @throws {@link AuthError} `INVALID_CREDENTIALS` (an unknown email and a wrong password look
+   *   the same, and take as long); `ACCOUNT_DISABLED`; `RATE_LIMITED` (see `retryAfter`);
+   *   `VALIDATION_FAILED`.
+   */
   login(input: LoginInput): Promise<SignedIn>;
+  /**
+   * Rotates a refresh token: a new access token and a new refresh token for the same session, and
+   * the presented one is spent. Presented again within `refreshReuseGrace` (two tabs, a retry) it
+   * gets the same successor; later, the session ends as stolen.
+   *
+   * @throws {@link AuthError} `REFRESH_TOKEN_INVALID` (unknown, or its session has ended);
+   *   `REFRESH_TOKEN_REUSED` (the session is now revoked); `SESSION_EXPIRED` (idle or absolute end
+   *   passed).
+   */
   refresh(refreshToken: string, context?: { clientKey?: string }): Promise<SignedIn>;
   /** Synchronous, no I/O; throws AuthError. */
   verify(accessToken: string): AccessTokenClaims;
+  /**
+   * Ends session `sid` (one device): its access tokens are refused from the next request on, on
+   * every instance, and its refresh token is dead. An unknown or already ended session is not an
+   * error.
+   */
   logout(sid: string): Promise<void>;
   /**
    * Ends the session a refresh token belongs to (RFC 7009: revoking a refresh token
@@ -65,28 +136,66 @@ export interface Auth {
    * values above 1e11 are taken as ms); without it the entry lives one token lifetime.
    */
   revokeToken(jti: string, exp?: number): Promise<void>;
+  /**
+   * Changes the password after checking the current one, and ends every session of the user
+   * (reason `user`). With `keepSession`, that session lives on with fresh tokens, which are
+   * returned; otherwise the result is null.
+   *
+   * @throws {@link AuthError} `INVALID_CREDENTIALS` (wrong current password, or it changed
+   *   meanwhile); `WEAK_PASSWORD`; `RATE_LIMITED`; `NOT_FOUND`.
+   */
   changePassword(
     userId: string,
     current: string,
     next: string,
     options?: { keepSession?: string },
   ): Promise<SignedIn | null>;
+  /**
+   * Replaces the user's roles. Access tokens with the old roles are refused (`TOKEN_REVOKED`,
+   * reason `claims`) but sessions live on: the client's next refresh carries the new roles.
+   *
+   * @throws {@link AuthError} `NOT_FOUND`; `VALIDATION_FAILED`.
+   */
   setRoles(userId: string, roles: string[]): Promise<User>;
+  /**
+   * Disables the account and ends every session (reason `user`); sign-in answers
+   * `ACCOUNT_DISABLED` until `enableUser`.
+   *
+   * @throws {@link AuthError} `NOT_FOUND`.
+   */
   disableUser(userId: string): Promise<void>;
+  /**
+   * Lets a disabled user sign in again; no session comes back.
+   *
+   * @throws {@link AuthError} `NOT_FOUND`.
+   */
   enableUser(userId: string): Promise<void>;
   /**
    * Deletes the user; every session ends. With `proof` (users deleting their own
    * account) a step-up is needed, as for logoutAll; without (an administrator), none.
    */
   deleteUser(userId: string, proof?: StepUp): Promise<void>;
+  /**
+   * Breach response: every token issued until now is refused (reason `global`) and every session
+   * ends, so every user signs in again.
+   */
   revokeEveryone(): Promise<void>;
+  /**
+   * The user's live sessions (not ended, not past their idle or absolute end), oldest first;
+   * the one whose sid is `currentSid` is marked `current: true`.
+   */
   listSessions(userId: string, currentSid?: string): Promise<SessionInfo[]>;
+  /** The user, or null when there is none. */
   getUser(userId: string): Promise<User | null>;
   /**
    * Ends one session of the user. Ending a session other than `actor.sid` needs a
    * step-up (see StepUp), else REAUTHENTICATION_REQUIRED.
    */
   endSession(userId: string, sid: string, actor: StepUp): Promise<void>;
+  /**
+   * The public keys as a JWKS, for `/.well-known/jwks.json` and {@link createVerifier}. Empty
+   * for an HS256 keyring: a shared secret is never published.
+   */
   jwks(): { keys: JsonWebKey[] };
   /**
    * Adds a new signing key (the old ones keep verifying until their tokens expire) and
@@ -105,11 +214,16 @@ export interface Auth {
   revocationStatus(): { current: boolean; confirmedAt: number; entries: RevocationStats };
   /** Resolves once keys and the live revocations are loaded. */
   ready(): Promise<void>;
+  /**
+   * Stops the background work and closes the store and the feed that `createAuth` made itself;
+   * a store or feed passed in stays open, for the app to close.
+   */
   close(): Promise<void>;
   /** Subscribes to every applied revocation event (local and from the feed). */
   onRevocation(
     listener: (event: import('../revocation/events.js').RevocationEvent) => void,
   ): () => void;
+  /** The options in effect, defaults filled in. */
   readonly options: ResolvedAuthOptions;
 }
 
@@ -122,27 +236,77 @@ export interface StepUp {
   sid?: string;
   /** The caller's `auth_time` claim (NumericDate seconds), used when no sid is given. */
   authTime?: number;
+  /** The user's password, entered again now. */
   password?: string;
 }
 
+/** Options of {@link createAuth}. Durations are in seconds. */
 export interface AuthOptions {
+  /**
+   * Where users, sessions and the revocation log live: `sqliteStore(…)`, `postgresStore(…)` or a
+   * {@link Store} of your own. Default: an in-memory SQLite database, gone at exit.
+   */
   store?: Store;
+  /**
+   * How other instances and verifiers hear of a revocation at once: `redisFeed(url)`. Default:
+   * {@link memoryFeed} (this process; other instances on the store catch up from its log).
+   */
   feed?: RevocationFeed;
+  /**
+   * The signing keys, e.g. `Keyring.fromJwks(json)` of a `notbefore keys generate` file. Default:
+   * an EdDSA key made by the first instance and shared with the others through the store.
+   */
   keys?: import('../tokens/keyring.js').Keyring;
+  /**
+   * The `iss` of every token, checked on verify; default `notbefore`. Your auth server's URL, say.
+   */
   issuer?: string;
+  /**
+   * The `aud` of every token, checked on verify; default `notbefore`. Services that verify with
+   * {@link createVerifier} expect the same.
+   */
   audience?: string;
+  /**
+   * Access-token lifetime, whole seconds; default 900. Revocations are remembered this long
+   * (plus `clockSkew`), so keep it short.
+   */
   accessTokenTtl?: number;
+  /** A session unused this long ends; default 14 days. */
   refreshIdleTtl?: number;
+  /**
+   * A session ends this long after sign-in, however used; default 30 days. Neither rotation nor
+   * `keepSession` nor a role change extends it.
+   */
   refreshAbsoluteTtl?: number;
+  /**
+   * For this long a spent refresh token gets the same successor (two tabs, a retried request)
+   * instead of counting as reuse; default 5.
+   */
   refreshReuseGrace?: number;
+  /**
+   * How recently the password must have been entered for sensitive operations to need no
+   * step-up (see {@link StepUp}); default 600.
+   */
   reauthWindow?: number;
+  /** Live sessions per user; a sign-in beyond it ends the oldest. Default 20. */
   maxSessionsPerUser?: number;
+  /**
+   * How long the revocation list may go unconfirmed (by the feed or the store's log) before
+   * `verify` fails closed with `REVOCATION_STATE_STALE`; default 5.
+   */
   maxStaleness?: number;
+  /** Keep accepting tokens past `maxStaleness`: an explicit, risky choice. Default false. */
   failOpen?: boolean;
+  /**
+   * Leeway on `exp`, `nbf` and `iat` between instances' clocks, also added to how long
+   * revocations are remembered; default 30, at most 300.
+   */
   clockSkew?: number;
+  /** The source of time: {@link manualClock} in tests. */
   clock?: Clock;
   /** Users who sign up with one of these emails get role `admin`. */
   adminEmails?: string[];
+  /** Password length limits and argon2id cost. */
   password?: PasswordPolicy;
   /** Words no password may contain (ASVS 6.1.2), besides "notbefore", the issuer host and the email's local part. */
   bannedPasswordWords?: string[];
@@ -163,12 +327,17 @@ export interface AuthOptions {
   onError?: (error: unknown) => void;
 }
 
+/** Password length limits (in Unicode characters) and the argon2id cost of hashing them. */
 export interface PasswordPolicy {
+  /** Shortest password accepted at sign-up and change; default 8, no lower. */
   minLength?: number;
+  /** Longest password accepted, checked before hashing; default 512, at least 64. */
   maxLength?: number;
   /** argon2id cost; tests pass cheaper values explicitly. */
   memoryCost?: number;
+  /** argon2id iterations; default 2. */
   timeCost?: number;
+  /** argon2id lanes; default 1. */
   parallelism?: number;
   /**
    * Allow argon2id parameters below the OWASP/ASVS 11.4.2 floor (m=19456 KiB, t=2, p=1).
@@ -177,6 +346,7 @@ export interface PasswordPolicy {
   allowWeakHash?: boolean;
 }
 
+/** The options after `createAuth` checked them and filled in the defaults (`auth.options`). */
 export type ResolvedAuthOptions = Required<
   Omit<
     AuthOptions,

@@ -10,12 +10,15 @@ import type { RevocationEvent, UserRevocationCause } from '../revocation/events.
 export interface Store {
   /** Creates or upgrades the schema. Idempotent; safe when several instances start at once. */
   init(): Promise<void>;
+  /** Releases what the store opened itself; a pool or database handle passed in stays open. */
   close(): Promise<void>;
 
   // --- users ---
   /** Null when the email is taken. */
   createUser(input: NewUser): Promise<StoredUser | null>;
+  /** The user with this id, or null. */
   getUser(id: string): Promise<StoredUser | null>;
+  /** The user with this email (already normalised by the caller), or null. */
   findUserByEmail(email: string): Promise<StoredUser | null>;
   /**
    * Replaces the password hash only if it still equals `expected` (a rehash after the
@@ -38,6 +41,7 @@ export interface Store {
    * one token, exactly one rotates; the other sees the rotation (grace or reuse).
    */
   rotateRefresh(input: RotateInput): Promise<RotateResult>;
+  /** The session, live or ended, or null when unknown (or purged). */
   getSession(sid: string): Promise<StoredSession | null>;
   /** The session a refresh token (current or rotated) belongs to, or null. */
   findSessionByRefresh(refreshHash: string): Promise<StoredSession | null>;
@@ -49,6 +53,7 @@ export interface Store {
   revokeSession(input: RevokeSessionInput): Promise<LoggedRevocation | null>;
   /** Moves the user's watermark, applying `change` in the same transaction. */
   revokeUser(input: RevokeUserInput): Promise<RevokeUserResult>;
+  /** Logs the revocation of one access token (by jti), kept until its `exp` (ms). */
   revokeToken(input: { jti: string; exp: number; nowMs: number }): Promise<LoggedRevocation>;
   /** The global watermark: every session ends, every token issued before it dies. */
   revokeAll(input: { nowMs: number }): Promise<LoggedRevocation>;
@@ -92,10 +97,12 @@ export interface Store {
   purge(nowMs: number, windowMs: number): Promise<void>;
 }
 
+/** A user row. `passwordHash` never leaves the library (the API shows a `User`). */
 export interface StoredUser {
   id: string;
   /** Normalised (trimmed, NFC, lower-case). */
   email: string;
+  /** The argon2id hash, in PHC string format. */
   passwordHash: string;
   roles: string[];
   disabled: boolean;
@@ -104,6 +111,7 @@ export interface StoredUser {
   tokensValidAfter: number;
 }
 
+/** The row `createUser` inserts; the library generates the id and hashes the password. */
 export interface NewUser {
   id: string;
   email: string;
@@ -112,10 +120,14 @@ export interface NewUser {
   createdAt: number;
 }
 
+/**
+ * A session row: one sign-in on one device, live until revoked or past its idle or absolute end.
+ */
 export interface StoredSession {
   sid: string;
   userId: string;
   device: string | null;
+  /** The client key (an address) the sign-in came from, or null. */
   clientKey: string | null;
   createdAt: number;
   lastSeenAt: number;
@@ -123,12 +135,20 @@ export interface StoredSession {
   authTime: number;
   /** The highest iat minted for this session: revocations cut off above it. */
   lastIssuedAt: number;
+  /** The session ends here unless a refresh comes first; each rotation moves it on. */
   idleExpiresAt: number;
+  /** The session ends here whatever happens (sign-in plus `refreshAbsoluteTtl`). */
   absoluteExpiresAt: number;
+  /** When the session ended, or null while it is live. */
   revokedAt: number | null;
+  /** Why the session ended (a revocation cause), or null while it is live. */
   revokeCause: string | null;
 }
 
+/**
+ * What `createSession` needs: the new session, the hash of its first refresh token, and the
+ * limits to enforce in the same transaction.
+ */
 export interface NewSession {
   sid: string;
   userId: string;
@@ -137,11 +157,18 @@ export interface NewSession {
   nowMs: number;
   idleTtlMs: number;
   absoluteTtlMs: number;
+  /** SHA-256 (hex) of the first refresh token. */
   refreshHash: string;
+  /** Live sessions the user may hold, this one included; the oldest beyond it end. */
   maxSessions: number;
+  /**
+   * The hash the password was just checked against: refuse (`credentials-changed`) when a
+   * password change committed meanwhile.
+   */
   expectPasswordHash: string;
 }
 
+/** The outcome of `createSession`: the session and the iat to mint with, or why it was refused. */
 export type CreateSessionResult =
   | {
       ok: true;
@@ -154,12 +181,16 @@ export type CreateSessionResult =
     }
   | { ok: false; reason: 'no-user' | 'disabled' | 'credentials-changed' };
 
+/** What `rotateRefresh` needs to redeem a refresh token. Times and durations in ms. */
 export interface RotateInput {
+  /** SHA-256 (hex) of the refresh token presented. */
   presentedHash: string;
   /** Hash of the successor, derived deterministically from the presented token. */
   successorHash: string;
   nowMs: number;
+  /** How long after a rotation the spent token still gets the same successor. */
   graceMs: number;
+  /** The idle window a rotation restarts. */
   idleTtlMs: number;
 }
 
@@ -176,18 +207,29 @@ export type RotateResult =
   | { kind: 'reused' | 'expired'; revocation: LoggedRevocation }
   | { kind: 'invalid' };
 
+/** What `revokeSession` needs: which session, when, and why. */
 export interface RevokeSessionInput {
   sid: string;
   nowMs: number;
+  /** `logout` when ended by its own session, `revoked` when ended from another one. */
   cause: 'logout' | 'revoked';
   /** When given, the session must belong to this user. */
   userId?: string;
 }
 
+/**
+ * What `revokeUser` needs: whose watermark moves, how far the revocation reaches, and the change
+ * to apply in the same transaction.
+ */
 export interface RevokeUserInput {
   userId: string;
   nowMs: number;
+  /**
+   * `sessions`: every session ends too (reason `user`); `tokens`: only the access tokens die and
+   * the sessions live on (reason `claims`: a role change).
+   */
   scope: 'tokens' | 'sessions';
+  /** Why, carried in the event: it picks the push event clients receive. */
   cause: UserRevocationCause;
   /** Applied in the same transaction as the watermark move. */
   change?: {
@@ -206,6 +248,10 @@ export interface RevokeUserInput {
   keep?: { sid: string; refreshHash: string; authTime: number };
 }
 
+/**
+ * The outcome of `revokeUser`: the logged revocation and the user after the change, or why
+ * nothing was written.
+ */
 export type RevokeUserResult =
   | {
       ok: true;
@@ -218,11 +264,17 @@ export type RevokeUserResult =
     }
   | { ok: false; reason: 'no-user' | 'conflict' | 'no-session' };
 
+/** A revocation event and its place in the store's revocation log. */
 export interface LoggedRevocation {
+  /** The log position: increasing in commit order, never reused. */
   seq: number;
   event: RevocationEvent;
 }
 
+/**
+ * Sign-in attempt limits of one key in one window: free attempts, then doubling waits, then
+ * refused until the window ends.
+ */
 export interface AttemptLimits {
   /** Attempts in a window that cost no waiting. */
   free: number;
@@ -230,18 +282,26 @@ export interface AttemptLimits {
   max: number;
 }
 
+/** What `reserveAttempt` needs: the key, the time, the window and the limits. */
 export interface ReserveAttemptInput extends AttemptLimits {
+  /**
+   * An opaque counter name (`account:` or `client:` and a SHA-256): the store never sees the
+   * email or the address.
+   */
   key: string;
   nowMs: number;
   /** The fixed window, opened by the first attempt (ms). */
   windowMs: number;
 }
 
+/** The outcome of `reserveAttempt`: taken (and the count now), or refused until `retryAt`. */
 export type ReserveAttemptResult =
   | { ok: true; count: number }
   | { ok: false /** When the next attempt may be made (ms). */; retryAt: number };
 
+/** The attempt counter of one key, as `getFailures` reads it. */
 export interface FailureCount {
+  /** Attempts counted in the current window (reserved and not given back). */
   count: number;
   /** When the window opened (first failure), ms; 0 when count is 0. */
   windowStart: number;

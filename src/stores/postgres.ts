@@ -1,3 +1,9 @@
+/**
+ * `notbefore/postgres`: the PostgreSQL store, for one instance or many sharing a database.
+ * Needs `pg` (and `@types/pg` for TypeScript).
+ *
+ * @module notbefore/postgres
+ */
 import type pg from 'pg';
 import { type ConnectionOptions, connection } from './pg/connection.js';
 import { sessionWrites } from './pg/writes.js';
@@ -5,6 +11,7 @@ import type { Store } from './port.js';
 import { toFailures, toRevocation, toSession, toUser } from './rows.js';
 import { reserveAttempt } from './rules.js';
 
+/** Where the tables live, how long to wait for PostgreSQL, and the pool size. */
 export interface PostgresStoreOptions extends ConnectionOptions {
   /** Schema holding the tables (created if missing); default `public`. */
   schema?: string;
@@ -20,6 +27,22 @@ export interface PostgresStoreOptions extends ConnectionOptions {
  * The PostgreSQL store: its own migrations (pg/schema.ts), pool and transactions
  * (pg/connection.ts), and transactional writes (pg/writes.ts); the reads and the simple
  * writes are here. Several instances may share one database and start at once.
+ *
+ * @param urlOrPool - A `postgres://` URL (the store makes a pool and ends it on `close()`), or a
+ *   `pg.Pool` of the app's, which `close()` leaves open.
+ * @param options - Schema, timeouts and pool size.
+ * @throws TypeError at once for an invalid schema name.
+ * @example
+ * ```ts
+ * import { createAuth } from 'notbefore';
+ * import { postgresStore } from 'notbefore/postgres';
+ *
+ * const store = postgresStore(process.env.DATABASE_URL ?? 'postgres://127.0.0.1/app', {
+ *   schema: 'auth', // created if missing
+ * });
+ * const auth = createAuth({ store, issuer: 'https://auth.example.com' });
+ * await auth.ready(); // runs the migrations
+ * ```
  */
 export function postgresStore(
   urlOrPool: string | pg.Pool,

@@ -1,3 +1,9 @@
+/**
+ * `notbefore/sqlite`: the embedded store, one SQLite file (or `:memory:`). Needs
+ * `better-sqlite3` (and `@types/better-sqlite3` for TypeScript).
+ *
+ * @module notbefore/sqlite
+ */
 import Database from 'better-sqlite3';
 import type {
   FailureCount,
@@ -15,6 +21,19 @@ import { sessionWrites } from './sqlite/writes.js';
  * The embedded store: one SQLite file (WAL mode) or `:memory:`. better-sqlite3 is
  * synchronous, so every transaction runs to completion before any other statement of
  * this process; `BEGIN IMMEDIATE` and a busy timeout order writers of other processes.
+ *
+ * @param pathOrDb - A file path (created if missing; the store opens and closes it),
+ *   `':memory:'` (the default: gone once closed), or an open better-sqlite3 `Database` of the
+ *   app's, which `close()` leaves open.
+ * @example
+ * ```ts
+ * import { createAuth } from 'notbefore';
+ * import { sqliteStore } from 'notbefore/sqlite';
+ *
+ * const store = sqliteStore('auth.db'); // WAL mode; ':memory:' for tests
+ * const auth = createAuth({ store, issuer: 'https://auth.example.com' });
+ * await auth.ready(); // creates the tables
+ * ```
  */
 export function sqliteStore(pathOrDb: string | Database.Database = ':memory:'): Store {
   const db = typeof pathOrDb === 'string' ? new Database(pathOrDb) : pathOrDb;

@@ -4,6 +4,8 @@
  *
  *   describeStore('my-store', () => myStore(...));
  *   describeFeed('my-feed', async () => ({ ... }));
+ *
+ * @module notbefore/testing
  */
 export { describeFeed, type FeedHarness } from '../feeds/conformance.js';
 export type * from '../feeds/port.js';

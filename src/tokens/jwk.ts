@@ -58,7 +58,19 @@ class KeyImportError extends Error {
   }
 }
 
-/** RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order. */
+/**
+ * RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order.
+ *
+ * @returns The thumbprint, base64url: notbefore's `kid` for a key it generates.
+ * @throws Error for a key type other than `oct`, `OKP`, `EC` and `RSA`.
+ * @example
+ * ```ts
+ * import { jwkThumbprint, Keyring } from 'notbefore';
+ *
+ * const [key] = Keyring.generate('EdDSA').toPublicJwks().keys;
+ * if (key !== undefined) console.log(jwkThumbprint(key) === key.kid); // true
+ * ```
+ */
 export function jwkThumbprint(jwk: Jwk): string {
   let canonical: string;
   switch (jwk.kty) {

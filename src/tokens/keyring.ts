@@ -9,6 +9,10 @@ import {
 } from './jwk.js';
 import type { Jwk, JwkSet, JwkSetInput, SigningAlgorithm, VerifyAlgorithm } from './types.js';
 
+/**
+ * How a {@link Keyring} imports keys: the algorithms it accepts beyond the signing ones, and the
+ * smallest RSA key.
+ */
 export interface KeyringOptions {
   /**
    * Extra algorithms accepted for verification only. RS256 and PS256 keys are refused
@@ -66,6 +70,16 @@ function generateJwk(alg: SigningAlgorithm): Jwk {
  * service) or public-key pairs — never both, so no key set is ambiguous (Wycheproof JWK
  * tcId 1). The token header never picks the algorithm; the kid picks a key, and the
  * key's algorithm must equal the header's.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { createAuth, Keyring } from 'notbefore';
+ *
+ * // keys.json from `notbefore keys generate`: the same keys on every instance
+ * const keys = Keyring.fromJwks(JSON.parse(readFileSync('keys.json', 'utf8')));
+ * const auth = createAuth({ keys, issuer: 'https://auth.example.com' });
+ * ```
  */
 export class Keyring {
   readonly #options: ImportOptions;
@@ -112,6 +126,7 @@ export class Keyring {
     return this.#signingRecord().kid;
   }
 
+  /** The algorithm of the active signing key; throws on a verify-only keyring. */
   get signingAlg(): SigningAlgorithm {
     const alg = this.#signingRecord().alg;
     if (!isSigningAlgorithm(alg)) throw new Error('Keyring: the signing key cannot sign');

@@ -4,19 +4,30 @@ import { encodeBase64url } from './base64url.js';
 import { Keyring } from './keyring.js';
 import type { AccessTokenClaims } from './types.js';
 
+/**
+ * What {@link createSigner} needs: the keys, the `iss` and `aud` to write, the lifetime and
+ * the clock.
+ */
 export interface SignerOptions {
+  /** Signs with its active key, so it must be able to sign (not verify-only). */
   keyring: Keyring;
+  /** Written as `iss`. */
   issuer: string;
   /** The one audience written into every token (ASVS 9.2.4). */
   audience: string;
   /** Access-token lifetime in seconds (1 s – 24 h). */
   ttl: number;
+  /** Gives `iat` when `SignInput.iatMs` is left out. */
   clock: Clock;
 }
 
+/** Whom one access token is for: user, session and roles. */
 export interface SignInput {
+  /** The user id. */
   sub: string;
+  /** The session id: revoking the session revokes the token. */
   sid: string;
+  /** Written as the `roles` claim. */
   roles: readonly string[];
   /** When the user last entered the password (ms). */
   authTime: number;
@@ -28,12 +39,21 @@ export interface SignInput {
   expMs?: number;
 }
 
+/** A signed access token and the claims it carries. */
 export interface SignedAccessToken {
+  /** The compact JWS: `header.payload.signature`. */
   token: string;
   claims: AccessTokenClaims;
 }
 
+/** Signs access tokens; made by {@link createSigner}. */
 export interface AccessTokenSigner {
+  /**
+   * Signs one token with the keyring's active key.
+   *
+   * @throws TypeError for an invalid input; RangeError when `expMs` leaves the token less than a
+   *   whole second to live.
+   */
   sign(input: SignInput): SignedAccessToken;
 }
 
@@ -48,6 +68,27 @@ function isNonEmptyString(value: unknown): value is string {
  * active key (re-read when the keyring's version changes, so a rotation takes effect on
  * the next token), claims `iss aud sub sid jti iat exp auth_time roles` and nothing else
  * (ASVS 11.7.2: no PII in the token).
+ *
+ * @throws TypeError or RangeError at once for a bad option: a verify-only keyring, an empty
+ *   issuer or audience, a `ttl` outside 1 s – 24 h.
+ * @example
+ * ```ts
+ * import { createSigner, Keyring, systemClock } from 'notbefore';
+ *
+ * const signer = createSigner({
+ *   keyring: Keyring.generate('EdDSA'),
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'orders',
+ *   ttl: 900,
+ *   clock: systemClock,
+ * });
+ * const { token, claims } = signer.sign({
+ *   sub: 'user-1',
+ *   sid: 'session-1',
+ *   roles: ['admin'],
+ *   authTime: Date.now(),
+ * });
+ * ```
  */
 export function createSigner(options: SignerOptions): AccessTokenSigner {
   if (typeof options !== 'object' || options === null)

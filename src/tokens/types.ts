@@ -1,21 +1,33 @@
 /** Claims of a notbefore access token (RFC 9068 profile, header `typ: at+jwt`). */
 export interface AccessTokenClaims {
+  /** The issuer, compared exactly on verify. */
   iss: string;
+  /** The audience: one of the verifier's audiences. */
   aud: string;
+  /** The user id. */
   sub: string;
+  /** The session: revoking it revokes every token it was issued. */
   sid: string;
+  /** This token's id, for `revokeToken`. */
   jti: string;
   /** NumericDate seconds with millisecond fraction (RFC 7519 §2 allows a fraction). */
   iat: number;
+  /** NumericDate seconds; never past the session's absolute end. */
   exp: number;
+  /** Not written by notbefore; checked when a token carries it. */
   nbf?: number;
   /** When the user last entered the password (NumericDate seconds). */
   auth_time: number;
+  /** The user's roles when the token was issued. */
   roles: string[];
 }
 
 /** Algorithms notbefore signs with. RS256/PS256 are verify-only, and only when configured. */
 export type SigningAlgorithm = 'EdDSA' | 'HS256' | 'ES256';
+/**
+ * Algorithms a keyring can verify: the signing ones, and RS256 and PS256 when listed in
+ * `KeyringOptions.verifyOnly`.
+ */
 export type VerifyAlgorithm = SigningAlgorithm | 'RS256' | 'PS256';
 
 /**

@@ -7,15 +7,28 @@ import { createJwsVerifier } from './jws.js';
 import { Keyring } from './keyring.js';
 import type { AccessTokenClaims } from './types.js';
 
+/**
+ * What {@link createAccessTokenVerifier} needs: the keys, the issuer and audience to expect, the
+ * clock, and the revocation check.
+ */
 export interface AccessTokenVerifierOptions {
+  /**
+   * The keys tokens may be signed with: the token's `kid` picks one, and its algorithm must equal
+   * the header's.
+   */
   keyring: Keyring;
   /** Expected `iss`, compared exactly. */
   issuer: string;
   /** This service's audience (or several): the token's `aud` must contain one (ASVS 9.2.3). */
   audience: string | readonly string[];
+  /** Judges `exp`, `nbf` and `iat`. */
   clock: Clock;
   /** Seconds of leeway on exp, nbf and iat; default 30, at most 300. */
   clockSkew?: number;
+  /**
+   * Asked on every call, cache hit or not (a {@link RevocationList}, say); leave it out only when
+   * nothing is ever revoked.
+   */
   revocation?: RevocationCheck | undefined;
   /** Verified-token cache; on by default with 10,000 entries. `false` turns it off. */
   cache?: false | { max: number };
@@ -25,14 +38,18 @@ export interface AccessTokenVerifierOptions {
   onUnknownKid?: (kid: string) => void;
 }
 
+/** A stateless access-token verifier, made by {@link createAccessTokenVerifier}. */
 export interface AccessTokenVerifier {
   /** Synchronous, no I/O. Returns frozen claims or throws AuthError, nothing else. */
   verify(token: unknown): AccessTokenClaims;
 }
 
+/** Default leeway on `exp`, `nbf` and `iat`, in seconds. */
 export const DEFAULT_CLOCK_SKEW_SECONDS = 30;
 export const MAX_CLOCK_SKEW_SECONDS = 300;
+/** The longest token accepted by default, in characters, checked before any decoding. */
 export const DEFAULT_MAX_TOKEN_LENGTH = 8192;
+/** Entries of the verified-token cache by default (`AccessTokenVerifierOptions.cache`). */
 export const DEFAULT_CACHE_MAX = 10_000;
 
 /** A verified, still-typed token: everything but time and revocation is settled. */
@@ -141,6 +158,29 @@ function isAccessTokenTyp(typ: unknown): boolean {
  * The cache is keyed on the whole token string, so two different tokens never share an
  * entry (JWT-ATTACKS.md §20); an entry saves only the signature and the parsing, and is
  * dropped once its token expires or the keyring changes.
+ *
+ * Most services want {@link createVerifier} instead, which also fetches the keys and follows
+ * the revocation feed; this is the layer beneath it and beneath `auth.verify`.
+ *
+ * @throws TypeError or RangeError at once for a bad option.
+ * @example
+ * ```ts
+ * import { createAccessTokenVerifier, Keyring, RevocationList, systemClock } from 'notbefore';
+ *
+ * const revocations = new RevocationList({
+ *   clock: systemClock,
+ *   maxTokenLifetime: 900,
+ *   clockSkew: 30,
+ * });
+ * const verifier = createAccessTokenVerifier({
+ *   keyring: Keyring.fromPublicJwks(jwks), // the auth server's public JWKS
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'orders',
+ *   clock: systemClock,
+ *   revocation: revocations,
+ * });
+ * const claims = verifier.verify(token); // throws AuthError: TOKEN_EXPIRED, TOKEN_REVOKED, …
+ * ```
  */
 export function createAccessTokenVerifier(
   options: AccessTokenVerifierOptions,

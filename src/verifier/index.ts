@@ -8,6 +8,10 @@ import { type AccessTokenVerifier, createAccessTokenVerifier } from '../tokens/v
 import { type JwksSource, jwksSource } from './jwks.js';
 import { checkVerifierOptions } from './options.js';
 
+/**
+ * What {@link createVerifier} needs: where the auth servers' keys are, the feed they publish
+ * revocations to, and the issuer and audience to expect. Durations are in seconds.
+ */
 export interface VerifierOptions {
   /** The auth servers' JWKS URL (`…/.well-known/jwks.json`), or the JWKS itself. */
   jwks: string | URL | JwkSet;
@@ -39,13 +43,17 @@ export interface VerifierOptions {
    * JSON, one still refusing connections after a few tries, a feed whose start failed.
    */
   readyTimeout?: number;
+  /** How the fetched keys are imported, e.g. `{ verifyOnly: ['RS256'] }` to accept RSA keys. */
   keyring?: KeyringOptions;
+  /** The source of time: {@link manualClock} in tests. */
   clock?: Clock;
+  /** Fetches the JWKS URL; default the global `fetch`. */
   fetch?: typeof fetch;
   /** Background failures: a JWKS fetch, a bad key set. Never a token. */
   onError?: (error: unknown) => void;
 }
 
+/** Verification for a service that never signs, made by {@link createVerifier}. */
 export interface Verifier {
   /** Synchronous, no I/O: the same checks and revocation rules as `auth.verify`. */
   verify(token: string): AccessTokenClaims;
@@ -54,6 +62,10 @@ export interface Verifier {
    * says which part is not ready and why. A rejected ready() may be called again.
    */
   ready(): Promise<void>;
+  /**
+   * Stops refreshing the keys and unsubscribes from the feed; the feed itself stays open, for the
+   * app to close.
+   */
   close(): Promise<void>;
   /** The verifier's revocation list (metrics read its stats). */
   readonly revocations: RevocationList;
@@ -65,6 +77,22 @@ const PRUNE_EVERY_MS = 60_000;
  * Verification for a service that does not run the auth routes: public keys from the
  * JWKS, revocations from the shared feed. Fails closed (REVOCATION_STATE_STALE) before it
  * is ready and whenever the feed has not confirmed it current within `maxStaleness`.
+ *
+ * @throws TypeError at once for a bad option.
+ * @example
+ * ```ts
+ * import { createVerifier } from 'notbefore';
+ * import { redisFeed } from 'notbefore/redis';
+ *
+ * const verifier = createVerifier({
+ *   jwks: 'https://auth.example.com/.well-known/jwks.json',
+ *   feed: redisFeed(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'),
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'notbefore', // the auth servers' audience (this is their default)
+ * });
+ * await verifier.ready(); // keys fetched, revocations loaded
+ * const claims = verifier.verify(token); // synchronous; throws AuthError
+ * ```
  */
 export function createVerifier(options: VerifierOptions): Verifier {
   checkVerifierOptions(options);

@@ -152,3 +152,13 @@ describe('an undeclared code is reported, and answered all the same', () => {
     expect(reported).toEqual([expect.objectContaining({ code: 'TOKEN_MISSING' })]);
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('names the package version', async () => {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    const { buildOpenApi } = await import('../../src/http/openapi.js');
+    const { ROUTES } = await import('../../src/http/routes/index.js');
+    expect((buildOpenApi(ROUTES) as { info: { version: string } }).info.version).toBe(pkg.version);
+  });
+});
