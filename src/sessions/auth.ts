@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../clock.js';
 import { AuthError } from '../errors.js';
 import { memoryFeed } from '../feeds/memory.js';
 import type { RevocationFeed } from '../feeds/port.js';
+import { vouchedAt } from '../feeds/vouched.js';
 import { RevocationList } from '../revocation/list.js';
 import type { Store } from '../stores/port.js';
 import type { AccessTokenClaims } from '../tokens/types.js';
@@ -152,7 +153,7 @@ export function createAuth(options: AuthOptions = {}): Auth {
    */
   const feedConfirmedAt = (): number => {
     if (feed.local === true && !pipeline.storeReachable()) return Number.NEGATIVE_INFINITY;
-    return Math.min(feed.confirmedAt(), feed.certifiedAt?.() ?? Number.POSITIVE_INFINITY);
+    return vouchedAt(feed);
   };
   const confirmedAt = (): number => Math.max(feedConfirmedAt(), pipeline.storeConfirmedAt());
 

@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../clock.js';
 import { AuthError } from '../errors.js';
 import type { RevocationFeed } from '../feeds/port.js';
+import { vouchedAt } from '../feeds/vouched.js';
 import { RevocationList } from '../revocation/list.js';
 import { Keyring, type KeyringOptions } from '../tokens/keyring.js';
 import type { AccessTokenClaims, JwkSet } from '../tokens/types.js';
@@ -148,8 +149,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   pruner.unref();
 
   /** The feed read to its end, and certified complete by an auth instance (see outbox.ts). */
-  const confirmedAt = () =>
-    Math.min(feed.confirmedAt(), feed.certifiedAt?.() ?? Number.POSITIVE_INFINITY);
+  const confirmedAt = () => vouchedAt(feed);
   let gaveUp = false;
   /** On a shared feed, ready also waits for the first certificate an auth instance writes. */
   const certified = async () => {

@@ -13,6 +13,36 @@ export interface Running {
   output(): string;
 }
 
+/**
+ * The URL a starting server prints (`listening on http://…`), read from `output` as its
+ * stdout grows; rejects when `child` exits or `timeoutMs` passes first (it kills nothing).
+ */
+export function listeningUrl(
+  child: ChildProcess,
+  output: () => string,
+  timeoutMs: number,
+  name: string,
+  tail: () => string,
+): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`${name} did not start in ${timeoutMs} ms:\n${tail()}`));
+    }, timeoutMs);
+    const check = () => {
+      const match = /listening on (http:\/\/\S+)/.exec(output());
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1].replace(/\/$/, ''));
+      }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code} while starting:\n${tail()}`));
+    });
+  });
+}
+
 /** Runs a TypeScript entry point of this repository under tsx, until it prints its URL. */
 export async function runScript(
   entry: string,
@@ -33,24 +63,19 @@ export async function runScript(
     out += chunk.toString();
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${entry} did not start in time:\n${out.slice(-2000)}`));
-    }, timeoutMs);
-    const check = () => {
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1].replace(/\/$/, ''));
-      }
-    };
-    child.stdout?.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${entry} exited with ${code}:\n${out.slice(-2000)}`));
-    });
-  });
+  let url: string;
+  try {
+    url = await listeningUrl(
+      child,
+      () => out,
+      timeoutMs,
+      entry,
+      () => out.slice(-2000),
+    );
+  } catch (error) {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw error;
+  }
   return {
     url,
     process: child,

@@ -50,12 +50,7 @@ export class TestRedis {
       { stdio: 'ignore' },
     );
     this.process = child;
-    const deadline = Date.now() + 10_000;
-    while (!(await ping(this.port))) {
-      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-      if (Date.now() > deadline) throw new Error('redis-server did not start');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await untilServing(child, this.port, 10_000);
   }
 
   /** Kills the server at once (SIGKILL): no shutdown, nothing saved. */
@@ -66,6 +61,20 @@ export class TestRedis {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
+  }
+}
+
+/** Waits until the redis-server `child` answers PING on `port`; throws if it exits or times out. */
+export async function untilServing(
+  child: ChildProcess,
+  port: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ping(port))) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error('redis-server did not start');
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 

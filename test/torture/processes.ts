@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { listeningUrl } from '../cluster/processes.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -97,23 +98,13 @@ export class ManagedProcess {
       }),
     );
     try {
-      this.url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          reject(new Error(`${this.name} did not start in ${timeoutMs} ms:\n${this.tail()}`));
-        }, timeoutMs);
-        const check = () => {
-          const match = /listening on (http:\/\/\S+)/.exec(out);
-          if (match?.[1]) {
-            clearTimeout(timer);
-            resolve(match[1].replace(/\/$/, ''));
-          }
-        };
-        child.stdout?.on('data', check);
-        child.once('exit', (code) => {
-          clearTimeout(timer);
-          reject(new Error(`${this.name} exited with ${code} while starting:\n${this.tail()}`));
-        });
-      });
+      this.url = await listeningUrl(
+        child,
+        () => out,
+        timeoutMs,
+        this.name,
+        () => this.tail(),
+      );
     } catch (error) {
       this.expectingExit = true;
       await this.kill();

@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { join } from 'node:path';
-import { freePort } from '../cluster/redis-server.js';
+import { freePort, untilServing } from '../cluster/redis-server.js';
 
 /**
  * The run's own redis-server on a free port, with an append-only file fsynced on every
@@ -62,14 +61,11 @@ export class TortureRedis {
       if (child.pid !== undefined) this.pids.delete(child.pid);
     });
     this.child = child;
-    const deadline = Date.now() + 15_000;
-    while (!(await ping(this.port))) {
-      if (child.exitCode !== null) {
-        this.child = undefined;
-        throw new Error(`redis-server exited with ${child.exitCode}`);
-      }
-      if (Date.now() > deadline) throw new Error('redis-server did not start');
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    try {
+      await untilServing(child, this.port, 15_000);
+    } catch (error) {
+      if (child.exitCode !== null) this.child = undefined;
+      throw error;
     }
   }
 
@@ -90,18 +86,4 @@ export class TortureRedis {
     rmSync(join(this.dir, 'appendonlydir'), { recursive: true, force: true });
     rmSync(join(this.dir, 'dump.rdb'), { force: true });
   }
-}
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-  });
 }

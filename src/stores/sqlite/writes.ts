@@ -189,7 +189,7 @@ export function sessionWrites(db: Database.Database) {
       user.tokensValidAfter,
     );
     const keep = input.scope === 'sessions' ? input.keep : undefined;
-    const keptIssuedAt = issueAt(now, at, globalCutoff());
+    const keptIssuedAt = keep === undefined ? at : issueAt(now, at, globalCutoff());
     if (keep !== undefined) {
       const kept = sessions.find((s) => s.sid === keep.sid);
       if (kept === undefined || !isLive(kept, now) || !hasTimeLeft(kept, keptIssuedAt))
