@@ -14,7 +14,7 @@ import type {
 } from './port.js';
 import { toFailures, toRevocation, toSession, toUser } from './rows.js';
 import { reserveAttempt } from './rules.js';
-import { SCHEMA } from './sqlite/schema.js';
+import { MIGRATIONS } from './sqlite/schema.js';
 import { sessionWrites } from './sqlite/writes.js';
 
 /**
@@ -41,7 +41,7 @@ export function sqliteStore(pathOrDb: string | Database.Database = ':memory:'): 
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  db.exec(SCHEMA);
+  migrate(db);
 
   const {
     one,
@@ -222,4 +222,21 @@ export function sqliteStore(pathOrDb: string | Database.Database = ':memory:'): 
       purge.immediate(nowMs, windowMs);
     },
   };
+}
+
+/**
+ * Applies the migrations the file has not seen, each with its version bump in one
+ * immediate transaction: a second process opening the file at once waits, then skips them.
+ */
+function migrate(db: Database.Database): void {
+  const step = db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version >= MIGRATIONS.length) return false;
+    db.exec(MIGRATIONS[version]!);
+    db.pragma(`user_version = ${version + 1}`);
+    return true;
+  });
+  while (step.immediate()) {
+    // one migration per transaction
+  }
 }

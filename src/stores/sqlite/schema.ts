@@ -1,5 +1,8 @@
-/** The embedded store's tables; `CREATE … IF NOT EXISTS`, so opening an existing file is safe. */
-export const SCHEMA = `
+/**
+ * The first schema (0.1.0). `CREATE … IF NOT EXISTS`, so a 0.1.0 file, which has no
+ * `user_version`, runs it again harmlessly before the later migrations.
+ */
+const BASE = `
 CREATE TABLE IF NOT EXISTS nb_users (
   id TEXT PRIMARY KEY,
   email TEXT NOT NULL UNIQUE,
@@ -48,3 +51,9 @@ CREATE TABLE IF NOT EXISTS nb_failures (
 CREATE TABLE IF NOT EXISTS nb_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS nb_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
+
+/**
+ * The embedded store's migrations, in order: entry i brings `PRAGMA user_version` from i to
+ * i + 1. Append only; never edit one that has shipped.
+ */
+export const MIGRATIONS: readonly string[] = [BASE];
