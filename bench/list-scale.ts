@@ -59,6 +59,7 @@ export async function listScaleSuite(
     log(
       `  ${entries.toLocaleString('en').padStart(9)} entries: ${r.listBytesPerEntry.toFixed(1)} B/entry ` +
         `(Map ${r.mapWithKeysBytesPerEntry.toFixed(1)}), lookup ${r.lookupNs.toFixed(0)} ns ` +
+        `(hit ${r.lookupHitNs.toFixed(0)}, miss ${r.lookupMissNs.toFixed(0)}) ` +
         `(Map ${r.mapLookupNs.toFixed(0)}), check ${r.checkNs.toFixed(0)} ns, ` +
         `checkKey ${r.checkKeyNs.toFixed(0)} ns, load ${r.loadMs.toFixed(0)} ms`,
     );

@@ -3,6 +3,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AuthSuiteResult, authSuite } from './auth.js';
+import { type FeedLatencyResult, feedLatencySuite } from './feed-latency.js';
 import type { ScenarioResult } from './harness.js';
 import { type HttpPeerResult, httpSuite } from './http.js';
 import { listScaleSuite } from './list-scale.js';
@@ -10,7 +11,7 @@ import type { ListScaleResult } from './list-scale-worker.js';
 import { type BenchResults, evaluateTargets, renderMarkdown, renderSvg } from './report.js';
 import { verifySuite } from './verify.js';
 
-export const SUITES = ['verify', 'list', 'http', 'auth'] as const;
+export const SUITES = ['verify', 'list', 'http', 'auth', 'feed'] as const;
 export type Suite = (typeof SUITES)[number];
 
 export interface BenchRunOptions {
@@ -77,6 +78,7 @@ function settings(quick: boolean) {
         listIterations: 300_000,
         http: { rounds: 1, seconds: 2, warmupSeconds: 1, connections: 10 },
         auth: { logins: 6, refreshes: 100, concurrency: 2 },
+        feed: { samples: 50 },
       }
     : {
         verify: { rounds: 9, batchMs: 150, warmupMs: 300, rotation: 100_000, revocations: 10_000 },
@@ -84,6 +86,7 @@ function settings(quick: boolean) {
         listIterations: 2_000_000,
         http: { rounds: 5, seconds: 4, warmupSeconds: 1, connections: 10 },
         auth: { logins: 40, refreshes: 2000, concurrency: 4 },
+        feed: { samples: 500 },
       };
 }
 
@@ -118,6 +121,7 @@ export async function runAll(options: BenchRunOptions): Promise<BenchOutcome> {
   let list: ListScaleResult[] = [];
   let http: HttpPeerResult[] | null = null;
   let auth: AuthSuiteResult | null = null;
+  let feeds: FeedLatencyResult[] | null = null;
   log(`notbefore bench (${options.quick ? 'quick' : 'full'})`);
   const lap = (what: string, since: number) =>
     log(`  (${what}: ${((Date.now() - since) / 1000).toFixed(1)} s)`);
@@ -163,6 +167,18 @@ export async function runAll(options: BenchRunOptions): Promise<BenchOutcome> {
     }
     lap('login/refresh', t);
   }
+  if (options.suites.has('feed')) {
+    log('Revocation feeds, side by side (revoking call answered → another instance rejects):');
+    const t = Date.now();
+    try {
+      const result = await feedLatencySuite(config.feed, log);
+      feeds = result.results;
+      gaps.push(...result.gaps);
+    } catch (error) {
+      fail('feed latency', error);
+    }
+    lap('feed latency', t);
+  }
   const cpu = cpus();
   const results: BenchResults = {
     meta: {
@@ -184,7 +200,8 @@ export async function runAll(options: BenchRunOptions): Promise<BenchOutcome> {
     list,
     http,
     auth,
-    targets: evaluateTargets(verify, list, http),
+    feeds,
+    targets: evaluateTargets(verify, list, http, feeds),
     gaps,
   };
   const markdown = renderMarkdown(results);

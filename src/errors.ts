@@ -26,6 +26,10 @@ export const ERROR_STATUS = {
   ACCOUNT_DISABLED: 403,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  // Account lifecycle (issue 12): a mailed link that cannot be used (unknown, used, expired,
+  // superseded, another kind: one answer for all), and sign-in before the address is proven.
+  LINK_INVALID: 400,
+  EMAIL_NOT_VERIFIED: 403,
   RATE_LIMITED: 429,
 } as const;
 

@@ -33,6 +33,8 @@ export type { ThrottlePolicy } from './sessions/throttle.js';
 export type {
   Auth,
   AuthOptions,
+  Invitation,
+  LinkRequestContext,
   LoginInput,
   PasswordPolicy,
   ResolvedAuthOptions,

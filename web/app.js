@@ -1,5 +1,7 @@
 // The demo page: every piece of session logic lives in notbefore-client.js; this file only
 // draws what the client reports. It never sees a token (they are HttpOnly cookies).
+// Read first, before anything else runs: a mailed link's token leaves the address bar at once.
+import { setupAccount, takeMailedLink } from './account.js';
 import { createAuthClient } from './notbefore-client.js';
 import {
   $,
@@ -11,6 +13,7 @@ import {
   h,
   log,
   SIGNED_OUT_TEXT,
+  showAlert,
   WRONG_PASSWORD,
 } from './ui.js';
 
@@ -18,6 +21,7 @@ const auth = createAuthClient();
 // Handy in the console (`await auth.sessions()`), and the browser tests drive it. It holds
 // no token: there is none to hold.
 globalThis.auth = auth;
+const account = setupAccount(auth);
 
 // ---------------------------------------------------------------- messages
 
@@ -30,12 +34,6 @@ function show(view) {
   const status = $('status');
   status.dataset.state = view;
   status.textContent = view === 'in' ? 'Signed in' : view === 'out' ? 'Signed out' : 'Connecting…';
-}
-
-function showAlert(el, text, tone = 'error') {
-  el.textContent = text;
-  el.dataset.tone = tone;
-  el.hidden = !text;
 }
 
 // ---------------------------------------------------------------- sign in / sign up
@@ -422,4 +420,6 @@ auth
   .catch((error) => {
     show('out');
     showAlert($('auth-error'), describeError(error));
-  });
+  })
+  // A mailed link is handled once the page knows whether someone is signed in.
+  .then(() => account.openLink(takeMailedLink()));

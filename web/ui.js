@@ -18,6 +18,13 @@ function h(tag, props = {}, ...children) {
   return el;
 }
 
+/** Shows `text` in an alert or note element (hidden when empty). */
+export function showAlert(el, text, tone = 'error') {
+  el.textContent = text;
+  el.dataset.tone = tone;
+  el.hidden = !text;
+}
+
 // ---------------------------------------------------------------- messages
 
 export const MESSAGES = {
@@ -30,6 +37,9 @@ export const MESSAGES = {
   CSRF_FAILED: 'The request was refused as cross-site. Reload the page and try again.',
   REVOCATION_STATE_STALE: 'The server cannot confirm revocations right now. Try again in a moment.',
   STORE_UNAVAILABLE: 'The server cannot reach its database right now. Try again in a moment.',
+  LINK_INVALID:
+    'This link no longer works: it was used, it expired, or a newer one replaced it. Ask for a new one.',
+  EMAIL_NOT_VERIFIED: 'Confirm your email address first: we mailed you a new link.',
 };
 
 /** A sentence for people; `context` overrides the wording where the place says more. */

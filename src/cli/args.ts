@@ -23,6 +23,12 @@ export interface ServeConfig {
   adminEmails: string[];
   keys: string | undefined;
   logLevel: string;
+  /** The base of mailed links; undefined: the server's own URL. */
+  publicUrl: string | undefined;
+  /** smtp(s)://… to send mail; undefined: mails go to the log. Holds a password: never log it. */
+  smtp: string | undefined;
+  mailFrom: string | undefined;
+  requireVerifiedEmail: boolean;
 }
 
 export const SERVE_USAGE = `Usage: notbefore serve [options]
@@ -38,9 +44,18 @@ export const SERVE_USAGE = `Usage: notbefore serve [options]
   --fail-open              accept tokens while revocation state is stale (not recommended)
   --rate-limit N           sign-in/sign-up attempts per minute per client address (default 10; 0 = off)
   --trust-proxy            take the client address from X-Forwarded-For (one trusted proxy)
-  --admin-email EMAIL      a user who signs up with this email gets role admin (repeatable)
+  --admin-email EMAIL      on start, invite this address as admin unless it has an account (repeatable):
+                           the invitation link is logged, and mailed with --smtp
   --keys FILE              a private JWKS (from \`notbefore keys generate\`); default: keys in the store
   --log-level LEVEL        pino level (default info)
+
+Mail (verification, password reset, email change, invitations, notices):
+  --public-url URL         where users open the app: the base of mailed links (default: the server's own URL)
+  --smtp URL               send mail over SMTP: smtp://user:pass@host:port (STARTTLS) or smtps://… (TLS);
+                           without it every mail, link included, is written to the log instead
+  --mail-from ADDRESS      the sender, e.g. "Acme <no-reply@acme.example>" (needed with --smtp)
+  --require-verified-email only users who confirmed their address by mail may sign in; signup no longer
+                           tells whether an address has an account
 
 Every option also reads NOTBEFORE_<OPTION> (NOTBEFORE_DB, NOTBEFORE_ADMIN_EMAIL=a,b, …).`;
 
@@ -59,6 +74,10 @@ const OPTIONS = {
   'admin-email': { type: 'string', multiple: true },
   keys: { type: 'string' },
   'log-level': { type: 'string' },
+  'public-url': { type: 'string' },
+  smtp: { type: 'string' },
+  'mail-from': { type: 'string' },
+  'require-verified-email': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -67,7 +86,8 @@ type Env = Record<string, string | undefined>;
 /** node:util parseArgs explains at length; the first sentence names the flag. */
 export const firstSentence = (message: string): string => message.split(/\.\s/, 1)[0] ?? message;
 
-const envName = (flag: string): string => `NOTBEFORE_${flag.toUpperCase().replaceAll('-', '_')}`;
+export const envName = (flag: string): string =>
+  `NOTBEFORE_${flag.toUpperCase().replaceAll('-', '_')}`;
 
 function integer(flag: string, raw: string, min: number, max: number): number {
   if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
@@ -76,7 +96,7 @@ function integer(flag: string, raw: string, min: number, max: number): number {
   return Number(raw);
 }
 
-function boolean(flag: string, raw: string): boolean {
+export function boolean(flag: string, raw: string): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off|)$/i.test(raw)) return false;
   throw new UsageError(`${envName(flag)} must be true or false (got "${raw}")`);
@@ -91,6 +111,57 @@ export function parseDatabase(raw: string): Database {
   }
   if (/^postgres(ql)?:\/\//.test(raw)) return { kind: 'postgres', url: raw };
   throw new UsageError(`--db must be sqlite:FILE or postgres://… (got "${raw.split('@').at(-1)}")`);
+}
+
+/** What a browser on this machine opens to reach a server bound to `host`. */
+export function ownUrl(host: string, port: number): string {
+  const name =
+    host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${name}:${port}`;
+}
+
+/** `--public-url`: an absolute http(s) URL, kept without a trailing slash. */
+export function parsePublicUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--public-url must be an absolute http(s) URL (got "${raw}")`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`--public-url must be an http:// or https:// URL (got "${raw}")`);
+  }
+  if (url.hash !== '' || url.search !== '') {
+    throw new UsageError('--public-url takes no query or fragment: the links add their own');
+  }
+  return url.toString().replace(/\/$/, '');
+}
+
+/**
+ * `--smtp` and `--mail-from` together (one without the other is a mistake). The message never
+ * repeats the URL: it may hold a password.
+ */
+export function parseMail(
+  smtp: string | undefined,
+  mailFrom: string | undefined,
+): { smtp: string | undefined; mailFrom: string | undefined } {
+  if (smtp !== undefined) {
+    let ok = false;
+    try {
+      const url = new URL(smtp);
+      ok = (url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname !== '';
+    } catch {}
+    if (!ok) throw new UsageError('--smtp must be smtp://[user:pass@]host[:port] or smtps://…');
+    if (mailFrom === undefined) {
+      throw new UsageError('--smtp needs --mail-from ADDRESS, the sender of the mails');
+    }
+  } else if (mailFrom !== undefined) {
+    throw new UsageError('--mail-from is the sender for --smtp, which is not given');
+  }
+  if (mailFrom !== undefined && (/[\r\n]/.test(mailFrom) || !/@[^@\s>]+>?\s*$/.test(mailFrom))) {
+    throw new UsageError(`--mail-from must be an address, e.g. "Acme <no-reply@acme.example>"`);
+  }
+  return { smtp, mailFrom };
 }
 
 /** Flags win over NOTBEFORE_* variables, which win over the defaults. */
@@ -110,11 +181,14 @@ export function parseServeArgs(argv: string[], env: Env = process.env): ServeCon
   }
   if (values.help === true) return 'help';
   const str = (
-    flag: Exclude<keyof typeof OPTIONS, 'fail-open' | 'trust-proxy' | 'admin-email' | 'help'>,
+    flag: Exclude<
+      keyof typeof OPTIONS,
+      'fail-open' | 'trust-proxy' | 'require-verified-email' | 'admin-email' | 'help'
+    >,
   ): string | undefined =>
     (values[flag] as string | undefined) ??
     (env[envName(flag)] === '' ? undefined : env[envName(flag)]);
-  const bool = (flag: 'fail-open' | 'trust-proxy'): boolean =>
+  const bool = (flag: 'fail-open' | 'trust-proxy' | 'require-verified-email'): boolean =>
     values[flag] ?? boolean(flag, env[envName(flag)] ?? '');
 
   const port = str('port') ?? (env.PORT === '' ? undefined : env.PORT);
@@ -135,6 +209,8 @@ export function parseServeArgs(argv: string[], env: Env = process.env): ServeCon
       .split(',')
       .map((e) => e.trim())
       .filter((e) => e.length > 0);
+  const publicUrl = str('public-url');
+  const mail = parseMail(str('smtp'), str('mail-from'));
   for (const email of adminEmails) {
     if (!/^[^@\s]+@[^@\s]+$/.test(email))
       throw new UsageError(`--admin-email "${email}" is not an email address`);
@@ -155,5 +231,9 @@ export function parseServeArgs(argv: string[], env: Env = process.env): ServeCon
     adminEmails,
     keys: str('keys'),
     logLevel: str('log-level') ?? 'info',
+    publicUrl: publicUrl === undefined ? undefined : parsePublicUrl(publicUrl),
+    smtp: mail.smtp,
+    mailFrom: mail.mailFrom,
+    requireVerifiedEmail: bool('require-verified-email'),
   };
 }

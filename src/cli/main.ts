@@ -5,18 +5,20 @@ import { MissingPeerError, requirePeers } from '../entries/peers.js';
 import { parseServeArgs, SERVE_USAGE, type ServeConfig, UsageError } from './args.js';
 import { StartupError } from './errors.js';
 import { KEYS_USAGE, keysCommand } from './keys.js';
+import { type InviteConfig, inviteCommand, parseInviteArgs, USERS_USAGE } from './users.js';
 
 const USAGE = `Usage: notbefore <command> [options]
 
 Commands:
   serve              run the reference auth server (notbefore help serve)
+  users invite EMAIL print (and with --smtp mail) a link that creates an account (notbefore help users)
   keys generate      print a new private JWKS (--alg EdDSA|ES256|HS256)
   help [COMMAND]     this page, or the options of a command
   --version, -v      the installed version
 
 The benchmarks are not part of the package: run \`npm run bench\` in a checkout.`;
 
-const HELP: Record<string, string> = { serve: SERVE_USAGE, keys: KEYS_USAGE };
+const HELP: Record<string, string> = { serve: SERVE_USAGE, users: USERS_USAGE, keys: KEYS_USAGE };
 
 function version(): string {
   const pkg = new URL('../../package.json', import.meta.url);
@@ -35,7 +37,29 @@ export function servePeers(config: ServeConfig): string[] {
     'prom-client',
     config.db.kind === 'sqlite' ? 'better-sqlite3' : 'pg',
     ...(config.redis === undefined ? [] : ['ioredis']),
+    ...(config.smtp === undefined ? [] : ['nodemailer']),
   ];
+}
+
+/** What `users invite` loads: the database driver, and nodemailer with --smtp. */
+export function invitePeers(config: InviteConfig): string[] {
+  return [
+    config.db.kind === 'sqlite' ? 'better-sqlite3' : 'pg',
+    ...(config.smtp === undefined ? [] : ['nodemailer']),
+  ];
+}
+
+async function runUsers(argv: string[]): Promise<number> {
+  const config = parseInviteArgs(argv);
+  if (config === 'help') {
+    console.log(USERS_USAGE);
+    return 0;
+  }
+  await requirePeers('users invite', invitePeers(config));
+  return inviteCommand(config, {
+    out: (line) => console.log(line),
+    err: (line) => console.error(line),
+  });
 }
 
 async function runServe(argv: string[]): Promise<void> {
@@ -48,8 +72,7 @@ async function runServe(argv: string[]): Promise<void> {
   const { createLogger } = await import('./log.js');
   const { serve } = await import('./serve.js');
   const logger = createLogger(config.logLevel);
-  const server = await serve(config, logger);
-  console.log(`notbefore listening on ${server.url}`);
+  const server = await serve(config, logger, (url) => console.log(`notbefore listening on ${url}`));
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
@@ -82,6 +105,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'serve':
         await runServe(rest);
         return 0;
+      case 'users':
+        return await runUsers(rest);
       case 'keys':
         console.log(keysCommand(rest));
         return 0;

@@ -1,19 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import type { RevocationFeed } from '../feeds/port.js';
 import { frameworkErrors, notbefore } from '../http/fastify.js';
+import type { Mailer } from '../mail/types.js';
 import { createMetrics, instrumentAuth } from '../metrics.js';
 import { createAuth } from '../sessions/auth.js';
 import { AUTH_DEFAULTS } from '../sessions/options.js';
 import type { Auth } from '../sessions/types.js';
 import type { Store } from '../stores/port.js';
 import { Keyring } from '../tokens/keyring.js';
-import type { ServeConfig } from './args.js';
+import { ownUrl, type ServeConfig } from './args.js';
 import { StartupError } from './errors.js';
-import { redactUrl } from './log.js';
+import { redactUrl } from './redact.js';
+import { openStore, why, withTimeout } from './store.js';
 
 export { StartupError };
 
@@ -26,42 +29,6 @@ export interface RunningServer {
 /** Same name as createAuth's, so keys made here are the ones it loads (first writer wins). */
 const KEYS_SECRET = 'signing-keys';
 const CSRF_SECRET = 'csrf-hmac';
-const START_TIMEOUT_MS = 20_000;
-
-const why = (error: unknown): string => {
-  const e = error as { code?: string; message?: string };
-  return e.code ?? e.message?.split('\n', 1)[0] ?? String(error);
-};
-
-async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StartupError(`${what} timed out`)), START_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function openStore(config: ServeConfig): Promise<Store> {
-  const where = config.db.kind === 'sqlite' ? config.db.path : redactUrl(config.db.url);
-  try {
-    let store: Store;
-    if (config.db.kind === 'sqlite') {
-      const { sqliteStore } = await import('../stores/sqlite.js');
-      store = sqliteStore(config.db.path === ':memory:' ? ':memory:' : config.db.path);
-    } else {
-      const { postgresStore } = await import('../stores/postgres.js');
-      store = postgresStore(config.db.url);
-    }
-    await withTimeout(store.init(), `connecting to the database ${where}`);
-    return store;
-  } catch (error) {
-    throw new StartupError(`cannot open the database ${where}: ${why(error)}`);
-  }
-}
 
 async function loadKeys(
   config: ServeConfig,
@@ -90,7 +57,14 @@ async function loadKeys(
 }
 
 async function openFeed(config: ServeConfig, logger: Logger): Promise<RevocationFeed | undefined> {
-  if (config.redis === undefined) return undefined;
+  if (config.redis === undefined) {
+    if (config.db.kind !== 'postgres') return undefined;
+    // Several instances on PostgreSQL alone: the store's log pushes revocations (LISTEN/NOTIFY).
+    const { postgresFeed } = await import('../feeds/postgres.js');
+    return postgresFeed(config.db.url, {
+      onError: (error) => logger.warn({ err: error }, 'postgres feed error'),
+    });
+  }
   const url = config.redis;
   const { redisFeed } = await import('../feeds/redis.js');
   const host = new URL(url).hostname;
@@ -106,9 +80,100 @@ async function openFeed(config: ServeConfig, logger: Logger): Promise<Revocation
   });
 }
 
-/** Builds the reference server (Fastify + the notbefore plugin) and starts listening. */
-export async function serve(config: ServeConfig, logger: Logger): Promise<RunningServer> {
-  const store = await openStore(config);
+/** `--port` was free when looked at and is taken now: `--port 0` looks again. */
+class PortTaken extends StartupError {}
+
+/** A port free on `host` right now. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRNOTAVAIL'
+          ? new StartupError(`cannot bind to host ${host}`)
+          : new StartupError(`cannot find a free port on ${host}: ${why(error)}`),
+      ),
+    );
+    probe.listen(0, host, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** smtpMailer with --smtp, else logMailer on serve's own log (the links are the point of it). */
+async function openMailer(config: ServeConfig, logger: Logger): Promise<Mailer> {
+  const { logMailer, smtpMailer } = await import('../entries/mail.js');
+  if (config.smtp === undefined) {
+    logger.warn(
+      'no --smtp: mails, with their one-time links, are written to this log instead of sent',
+    );
+    return logMailer(logger);
+  }
+  try {
+    const mailer = smtpMailer(config.smtp, { from: config.mailFrom ?? '' });
+    logger.info({ smtp: redactUrl(config.smtp) }, 'mail goes out over SMTP');
+    return mailer;
+  } catch (error) {
+    throw new StartupError(`cannot use --smtp: ${why(error)}`);
+  }
+}
+
+/**
+ * `--admin-email`: an address without an account gets an admin invitation on every start
+ * (a new one supersedes the last, so only the newest link works); an address with an
+ * account is left alone. The link is logged, and mailed when there is an SMTP mailer.
+ */
+async function inviteAdmins(auth: Auth, emails: readonly string[], logger: Logger): Promise<void> {
+  for (const email of emails) {
+    try {
+      const { link, expiresAt } = await auth.invite({ email, roles: ['admin'] });
+      logger.warn(
+        { email, link, expiresAt: new Date(expiresAt).toISOString() },
+        'admin invitation: open the link to create the admin account (an earlier link no longer works)',
+      );
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'EMAIL_TAKEN') {
+        logger.info({ email }, 'admin email already has an account: no invitation');
+      } else {
+        throw new StartupError(`cannot invite --admin-email ${email}: ${why(error)}`);
+      }
+    }
+  }
+}
+
+/**
+ * Builds the reference server (Fastify + the notbefore plugin) and starts listening. Mailed
+ * links need the server's URL before it listens; with `--port 0` and no `--public-url` a free
+ * port is chosen first (and chosen again should another process take it meanwhile).
+ */
+export async function serve(
+  config: ServeConfig,
+  logger: Logger,
+  onListening: (url: string) => void = () => {},
+): Promise<RunningServer> {
+  if (config.publicUrl !== undefined || config.port !== 0) {
+    const publicUrl = config.publicUrl ?? ownUrl(config.host, config.port);
+    return start(config, publicUrl, logger, onListening);
+  }
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort(config.host);
+    try {
+      return await start({ ...config, port }, ownUrl(config.host, port), logger, onListening);
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt === 3) throw error;
+    }
+  }
+}
+
+async function start(
+  config: ServeConfig,
+  publicUrl: string,
+  logger: Logger,
+  onListening: (url: string) => void,
+): Promise<RunningServer> {
+  const store = await openStore(config.db);
   let feed: RevocationFeed | undefined;
   let auth: Auth | undefined;
   let app: { close(): PromiseLike<unknown> } | undefined;
@@ -125,6 +190,7 @@ export async function serve(config: ServeConfig, logger: Logger): Promise<Runnin
       'base64url',
     );
     feed = await openFeed(config, logger);
+    const mailer = await openMailer(config, logger);
     auth = createAuth({
       store,
       ...(feed === undefined ? {} : { feed }),
@@ -133,8 +199,10 @@ export async function serve(config: ServeConfig, logger: Logger): Promise<Runnin
       ...(config.accessTokenTtl === undefined ? {} : { accessTokenTtl: config.accessTokenTtl }),
       ...(config.maxStaleness === undefined ? {} : { maxStaleness: config.maxStaleness }),
       failOpen: config.failOpen,
-      adminEmails: config.adminEmails,
-      onError: (error) => logger.warn({ err: error }, 'background revocation work failed'),
+      mailer,
+      publicUrl,
+      requireVerifiedEmail: config.requireVerifiedEmail,
+      onError: (error) => logger.warn({ err: error }, 'background work failed'),
     });
     try {
       await withTimeout(auth.ready(), 'loading keys and revocations');
@@ -168,12 +236,15 @@ export async function serve(config: ServeConfig, logger: Logger): Promise<Runnin
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === 'EADDRINUSE')
-        throw new StartupError(`port ${config.port} is already in use (try --port)`);
+        throw new PortTaken(`port ${config.port} is already in use (try --port)`);
       if (code === 'EADDRNOTAVAIL') throw new StartupError(`cannot bind to host ${config.host}`);
       if (code === 'EACCES')
         throw new StartupError(`no permission to listen on port ${config.port}`);
       throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${why(error)}`);
     }
+    // Announced before the invitations, whose links are only useful once it listens.
+    onListening(address);
+    await inviteAdmins(auth, config.adminEmails, logger);
     return { url: address, close: cleanup };
   } catch (error) {
     await cleanup();

@@ -4,5 +4,5 @@ import { reexportsAll, requirePeers } from './peers.js';
 
 await requirePeers('notbefore/postgres', ['pg']);
 const impl = await import('../stores/postgres.js');
-reexportsAll(impl, { postgresStore: true });
-export const { postgresStore } = impl;
+reexportsAll(impl, { postgresStore: true, postgresFeed: true });
+export const { postgresStore, postgresFeed } = impl;

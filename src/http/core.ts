@@ -80,6 +80,7 @@ function hubOptions(options: HttpOptions): EventHubOptions {
   const out: EventHubOptions = {};
   if (options.maxStreamsPerSession !== undefined) out.maxPerSession = options.maxStreamsPerSession;
   if (options.maxStreamsPerUser !== undefined) out.maxPerUser = options.maxStreamsPerUser;
+  if (options.heartbeatMs !== undefined) out.heartbeatMs = options.heartbeatMs;
   const metrics = options.metrics;
   if (metrics?.eventStreams !== undefined) out.onChange = (delta) => metrics.eventStreams?.(delta);
   return out;

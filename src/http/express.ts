@@ -130,7 +130,7 @@ export function notbeforeRouter(
       if (route.stream !== true) return send(res, await runRoute(ctx, route, toRequest(req)));
       const opened = openStream(ctx, route, toRequest(req));
       if (isResponse(opened)) return send(res, opened);
-      await nodeEventStream(ctx, opened, req, res);
+      nodeEventStream(ctx, opened, req, res);
     });
   }
   if (ctx.options.metrics !== undefined) {

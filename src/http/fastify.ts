@@ -87,7 +87,7 @@ function routes(ctx: HttpContext): FastifyPluginAsync {
           const opened = openStream(ctx, route, toRequest(request));
           if (isResponse(opened)) return send(reply, opened);
           reply.hijack();
-          await nodeEventStream(ctx, opened, request.raw, reply.raw);
+          nodeEventStream(ctx, opened, request.raw, reply.raw);
           return reply;
         },
       });

@@ -135,12 +135,16 @@ export function notbeforeRoutes(auth: Auth, options: NotbeforeHonoOptions = {}):
   });
 
   for (const route of ROUTES) {
-    app.on(route.method, route.path, limit, async (c) => {
+    // An event stream reads no body, and skips the limit: its `raw.body` check would make
+    // @hono/node-server build a whole Fetch Request, kept for as long as the stream is open.
+    const handle = async (c: Context<NotbeforeEnv>) => {
       const req = await toRequest(c, peer);
       if (route.stream !== true) return send(c, await runRoute(ctx, route, req));
       const opened = openStream(ctx, route, req);
       return isResponse(opened) ? send(c, opened) : honoEventStream(ctx, c, opened);
-    });
+    };
+    if (route.stream === true) app.on(route.method, route.path, handle);
+    else app.on(route.method, route.path, limit, handle);
   }
   if (ctx.options.metrics !== undefined) {
     app.get('/metrics', async (c) => send(c, await metricsResponse(ctx)));

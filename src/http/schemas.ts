@@ -42,18 +42,18 @@ export const changePasswordBody: JsonSchema = {
   properties: { currentPassword: password, newPassword: password },
 };
 
+const roles = {
+  type: 'array',
+  maxItems: 32,
+  uniqueItems: true,
+  items: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' },
+} as const;
+
 export const rolesBody: JsonSchema = {
   type: 'object',
   required: ['roles'],
   additionalProperties: false,
-  properties: {
-    roles: {
-      type: 'array',
-      maxItems: 32,
-      uniqueItems: true,
-      items: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' },
-    },
-  },
+  properties: { roles },
 };
 
 export const emptyBody: JsonSchema = {
@@ -69,13 +69,14 @@ export const userIdParam: JsonSchema = id;
 
 export const userSchema: JsonSchema = {
   type: 'object',
-  required: ['id', 'email', 'roles', 'disabled', 'createdAt'],
+  required: ['id', 'email', 'roles', 'disabled', 'createdAt', 'emailVerified'],
   properties: {
     id,
     email: { type: 'string' },
     roles: { type: 'array', items: { type: 'string' } },
     disabled: { type: 'boolean' },
     createdAt: { type: 'integer', description: 'ms since the epoch' },
+    emailVerified: { type: 'boolean' },
   },
 };
 
@@ -115,6 +116,7 @@ export const claimsSchema: JsonSchema = {
     nbf: { type: 'number' },
     auth_time: { type: 'number' },
     roles: { type: 'array', items: { type: 'string' } },
+    email_verified: { type: 'boolean' },
   },
 };
 
@@ -176,4 +178,60 @@ export const healthSchema: JsonSchema = {
   type: 'object',
   required: ['status'],
   properties: { status: { type: 'string', enum: ['ok', 'unavailable'] } },
+};
+
+// --- account lifecycle (issue 12) ---
+
+/**
+ * A link token as pasted from the fragment. Only its length is checked here: one that is not
+ * ours is answered LINK_INVALID like any unusable link, so its shape tells nothing.
+ */
+const linkToken = { type: 'string', minLength: 1, maxLength: 256 } as const;
+
+export const linkTokenBody: JsonSchema = {
+  type: 'object',
+  required: ['token'],
+  additionalProperties: false,
+  properties: { token: linkToken },
+};
+
+export const emailBody: JsonSchema = {
+  type: 'object',
+  required: ['email'],
+  additionalProperties: false,
+  properties: { email },
+};
+
+export const resetPasswordBody: JsonSchema = {
+  type: 'object',
+  required: ['token', 'newPassword'],
+  additionalProperties: false,
+  properties: { token: linkToken, newPassword: password },
+};
+
+export const changeEmailBody: JsonSchema = {
+  type: 'object',
+  required: ['newEmail', 'password'],
+  additionalProperties: false,
+  properties: { newEmail: email, password },
+};
+
+export const invitationBody: JsonSchema = {
+  type: 'object',
+  required: ['email'],
+  additionalProperties: false,
+  properties: { email, roles },
+};
+
+export const acceptInvitationBody: JsonSchema = {
+  type: 'object',
+  required: ['token', 'password'],
+  additionalProperties: false,
+  properties: { token: linkToken, password, device: { type: 'string', maxLength: 200 } },
+};
+
+export const invitationSchema: JsonSchema = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', description: 'the invitation, not its link' } },
 };

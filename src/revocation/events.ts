@@ -4,14 +4,21 @@
  * cutoff forward, so duplicates and reordering are harmless.
  */
 
-/** Why a user's tokens were cut off; drives the push event the HTTP layer sends. */
+/**
+ * Why a user's tokens were cut off; drives the push event the HTTP layer sends. `password`
+ * covers a change and a reset by mailed link; `email` is a confirmed change of address (every
+ * other session ends); `email-verified` only re-issues tokens (scope `tokens`) so that they
+ * carry `email_verified: true`.
+ */
 export type UserRevocationCause =
   | 'password'
   | 'logout-all'
   | 'roles'
   | 'disabled'
   | 'deleted'
-  | 'admin';
+  | 'admin'
+  | 'email'
+  | 'email-verified';
 
 /**
  * One revocation: what the store logs, the feed carries and every revocation list applies. The

@@ -45,7 +45,8 @@ export function hashId(id: string, out: Int32Array): void {
   b ^= b >>> 15;
   b = Math.imul(b, 0x846ca68b);
   b ^= b >>> 16;
-  // A zero high lane marks an empty slot in the table; no id may hash to it.
+  // No id hashes to a zero high lane: snapshots refuse one (it marked an empty slot in the
+  // tables of version 0.1, whose snapshots must keep loading).
   out[0] = a === 0 ? 1 : a;
   out[1] = b;
 }

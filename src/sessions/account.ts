@@ -53,6 +53,7 @@ export function accountOperations(
         throw new AuthError('INVALID_CREDENTIALS', 'The password was changed meanwhile.');
       }
       await ctx.commit([result.revocation]);
+      ctx.mail('password-changed', result.user?.email ?? user.email);
       if (result.kept === undefined || result.user === null) return null;
       return signIn(ctx, result.user, result.kept.session, result.kept.issuedAt, refreshToken);
     },

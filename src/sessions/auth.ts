@@ -4,15 +4,20 @@ import { AuthError } from '../errors.js';
 import { memoryFeed } from '../feeds/memory.js';
 import type { RevocationFeed } from '../feeds/port.js';
 import { vouchedAt } from '../feeds/vouched.js';
+import { createMailQueue, type MailQueue } from '../mail/queue.js';
 import { RevocationList } from '../revocation/list.js';
 import type { Store } from '../stores/port.js';
 import type { AccessTokenClaims } from '../tokens/types.js';
 import { accountOperations } from './account.js';
 import { type AuthContext, type Live, notReady } from './context.js';
 import { credentialChecks } from './credentials.js';
+import { emailOperations } from './email.js';
+import { invitationOperations } from './invitations.js';
 import { keyOperations, REFRESH_SECRET } from './keys.js';
+import { offRequestPath, queueMail } from './mailing.js';
 import { resolveOptions } from './options.js';
 import { passwordHasher } from './passwords.js';
+import { recoveryOperations } from './recovery.js';
 import { revocationPipeline } from './revocations.js';
 import { revokingOperations } from './revoking.js';
 import { signInOperations } from './sign-in.js';
@@ -118,6 +123,26 @@ export function createAuth(options: AuthOptions = {}): Auth {
     return starting;
   };
 
+  // Mail leaves through a queue: a slow or unreachable mail server never holds up (or
+  // fails) the request whose change it reports; each failed attempt is told to onError.
+  const mailQueue: MailQueue | null =
+    options.mailer === undefined
+      ? null
+      : offRequestPath(
+          createMailQueue({
+            mailer: options.mailer,
+            clock,
+            onError: (error, f) =>
+              reportError(
+                new Error(
+                  `mail "${f.subject}" to ${f.to}: attempt ${f.attempt} failed` +
+                    (f.willRetry ? '; will retry' : '; given up'),
+                  { cause: error },
+                ),
+              ),
+          }),
+        );
+
   const ctx: AuthContext = {
     options,
     resolved,
@@ -140,6 +165,10 @@ export function createAuth(options: AuthOptions = {}): Auth {
     },
     commit: (revocations) => pipeline.commit(revocations),
     reportError,
+    mailQueue,
+    mail(kind, to, details) {
+      queueMail(ctx, kind, to, details);
+    },
   };
   const keys = keyOperations(ctx);
   const credentials = credentialChecks(ctx);
@@ -209,6 +238,9 @@ export function createAuth(options: AuthOptions = {}): Auth {
     ...signInOperations(ctx, credentials),
     ...revokingOperations(ctx, credentials),
     ...accountOperations(ctx, credentials),
+    ...recoveryOperations(ctx, credentials),
+    ...emailOperations(ctx, credentials),
+    ...invitationOperations(ctx, credentials),
     jwks: keys.jwks,
     rotateKeys: keys.rotateKeys,
     reloadKeys: keys.reloadKeys,
@@ -239,6 +271,8 @@ export function createAuth(options: AuthOptions = {}): Auth {
       if (catchUpTimer !== undefined) clearInterval(catchUpTimer);
       await starting?.catch(() => {});
       pipeline.close();
+      // Queued mail gets its last attempt, then the mailer is closed.
+      await mailQueue?.close();
       if (ownsFeed) await feed.close();
       if (ownsStore && store !== undefined) await store.close();
     },

@@ -1,11 +1,14 @@
 import type { Clock } from '../clock.js';
 import { AuthError } from '../errors.js';
 import type { RevocationFeed } from '../feeds/port.js';
+import type { MailQueue } from '../mail/queue.js';
+import type { MailKind } from '../mail/templates.js';
 import type { RevocationList } from '../revocation/list.js';
 import type { LoggedRevocation, Store, StoredUser } from '../stores/port.js';
 import type { Keyring } from '../tokens/keyring.js';
 import type { createSigner } from '../tokens/sign.js';
 import type { AccessTokenVerifier } from '../tokens/verify.js';
+import type { MailDetails } from './mailing.js';
 import type { PasswordHasher } from './passwords.js';
 import type { RevocationPipeline } from './revocations.js';
 import type { Throttle } from './throttle.js';
@@ -51,6 +54,14 @@ export interface AuthContext {
   commit(revocations: readonly LoggedRevocation[]): Promise<void>;
   /** Background failures, to `options.onError`; never throws. */
   reportError(error: unknown): void;
+  /** The queue in front of `options.mailer`; null without one. */
+  readonly mailQueue: MailQueue | null;
+  /**
+   * Renders and queues a mail to `to`, off the request path; never throws, never waits. The
+   * helper for notices (`password-changed`, `email-changed`, and with second factors
+   * `factor-added` / `factor-removed`), skipped without a mailer.
+   */
+  mail(kind: MailKind, to: string, details?: MailDetails): void;
 }
 
 export const notReady = (): never => {
@@ -63,4 +74,5 @@ export const publicUser = (user: StoredUser): User => ({
   roles: [...user.roles],
   disabled: user.disabled,
   createdAt: user.createdAt,
+  emailVerified: user.emailVerified,
 });

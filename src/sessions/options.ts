@@ -26,7 +26,10 @@ export const AUTH_DEFAULTS = {
   maxStaleness: 5,
   failOpen: false,
   clockSkew: 30,
-  adminEmails: [] as string[],
+  requireVerifiedEmail: false,
+  productName: 'notbefore',
+  publicUrl: null,
+  hasMailer: false,
   bannedPasswordWords: [] as string[],
   throttle: DEFAULT_THROTTLE,
   password: {
@@ -58,12 +61,15 @@ const OPTION_NAMES = {
   failOpen: true,
   clockSkew: true,
   clock: true,
-  adminEmails: true,
   password: true,
   bannedPasswordWords: true,
   throttle: true,
   isBreached: true,
   onError: true,
+  mailer: true,
+  publicUrl: true,
+  requireVerifiedEmail: true,
+  productName: true,
 } as const satisfies Record<keyof AuthOptions, true>;
 
 const PASSWORD_NAMES = {
@@ -95,6 +101,11 @@ const ALIASES: Readonly<Record<string, keyof AuthOptions>> = {
   db: 'store',
   database: 'store',
   redis: 'feed',
+  smtp: 'mailer',
+  mail: 'mailer',
+  baseUrl: 'publicUrl',
+  appUrl: 'publicUrl',
+  appName: 'productName',
 };
 
 /** A Store's methods that createAuth calls from its first start; enough to tell a Store. */
@@ -114,6 +125,8 @@ const FEED_METHODS = [
   'confirmedAt',
   'close',
 ] as const satisfies readonly (keyof RevocationFeed)[];
+
+const MAILER_METHODS = ['send'] as const;
 
 function bad(name: string, why: string): never {
   throw new TypeError(`createAuth: ${name} ${why}`);
@@ -217,6 +230,44 @@ function stringOrUri(value: string | undefined, fallback: string, name: string):
   return value;
 }
 
+/** An absolute http(s) URL without query or fragment, trailing slash dropped: links append `/#…`. */
+function publicUrl(value: string | undefined, issuer: string): string | null {
+  if (value === undefined) {
+    const parsed = URL.canParse(issuer) ? new URL(issuer) : null;
+    if (parsed === null || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:'))
+      return null;
+    return `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '');
+  }
+  if (typeof value !== 'string') bad('publicUrl', `must be a string; got ${kindOf(value)}`);
+  const parsed = URL.canParse(value) ? new URL(value) : null;
+  if (parsed === null || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:'))
+    bad(
+      'publicUrl',
+      `must be an absolute http(s) URL such as 'https://app.example.com'; got ${quoted(value)}`,
+    );
+  if (
+    parsed.search !== '' ||
+    parsed.hash !== '' ||
+    parsed.username !== '' ||
+    parsed.password !== ''
+  )
+    bad(
+      'publicUrl',
+      `must have no query, fragment or credentials: links append '/#<kind>=<token>'`,
+    );
+  return `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '');
+}
+
+function productName(value: string | undefined, url: string | null): string {
+  if (value === undefined) return url === null ? AUTH_DEFAULTS.productName : new URL(url).host;
+  if (typeof value !== 'string' || value.trim().length === 0 || value.length > 100)
+    bad(
+      'productName',
+      `must be a non-empty string of at most 100 characters; got ${kindOf(value)}`,
+    );
+  return value;
+}
+
 function limits(
   value: ThrottleLimits | undefined,
   fallback: ThrottleLimits,
@@ -249,6 +300,12 @@ export function resolveOptions(options: AuthOptions): ResolvedAuthOptions {
     );
   if (options.clock !== undefined && typeof options.clock?.now !== 'function')
     bad('clock', `must be a Clock with now(); got ${kindOf(options.clock)}`);
+  port(
+    options.mailer,
+    'mailer',
+    "a Mailer such as smtpMailer('smtp://…', { from }) or logMailer()",
+    MAILER_METHODS,
+  );
   callback(options.isBreached, 'isBreached');
   callback(options.onError, 'onError');
 
@@ -287,6 +344,18 @@ export function resolveOptions(options: AuthOptions): ResolvedAuthOptions {
     account: limits(t.account, d.throttle.account, 'throttle.account'),
     client: limits(t.client, d.throttle.client, 'throttle.client'),
   };
+  const issuer = stringOrUri(options.issuer, d.issuer, 'issuer');
+  const url = publicUrl(options.publicUrl, issuer);
+  const requireVerifiedEmail = flag(
+    options.requireVerifiedEmail,
+    d.requireVerifiedEmail,
+    'requireVerifiedEmail',
+  );
+  // Each of these would otherwise fail on the first request instead of at start-up.
+  if (requireVerifiedEmail && options.mailer === undefined)
+    bad('requireVerifiedEmail', 'needs a mailer: unverified users could never get their link');
+  if (options.mailer !== undefined && url === null)
+    bad('publicUrl', 'is needed with a mailer (or an http(s) issuer): mailed links point there');
   const list = (value: string[] | undefined, name: string): string[] => {
     if (value === undefined) return [];
     if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
@@ -294,7 +363,7 @@ export function resolveOptions(options: AuthOptions): ResolvedAuthOptions {
     return [...value];
   };
   return {
-    issuer: stringOrUri(options.issuer, d.issuer, 'issuer'),
+    issuer,
     audience: stringOrUri(options.audience, d.audience, 'audience'),
     accessTokenTtl,
     refreshIdleTtl,
@@ -310,7 +379,10 @@ export function resolveOptions(options: AuthOptions): ResolvedAuthOptions {
     maxStaleness: seconds(options.maxStaleness, d.maxStaleness, 'maxStaleness'),
     failOpen: flag(options.failOpen, d.failOpen, 'failOpen'),
     clockSkew,
-    adminEmails: list(options.adminEmails, 'adminEmails'),
+    requireVerifiedEmail,
+    productName: productName(options.productName, url),
+    publicUrl: url,
+    hasMailer: options.mailer !== undefined,
     bannedPasswordWords: list(options.bannedPasswordWords, 'bannedPasswordWords'),
     throttle,
     password,

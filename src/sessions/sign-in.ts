@@ -14,6 +14,7 @@ import {
   MAX_DEVICE_LENGTH,
   optionalText,
 } from './validate.js';
+import { mailSignupAttempt, mailVerificationLink } from './verification.js';
 
 /**
  * Mints the access token of a sign-in, refresh or password change. The iat is the
@@ -40,6 +41,7 @@ export function signIn(
       authTime: session.authTime,
       iatMs,
       expMs,
+      emailVerified: user.emailVerified,
     });
   } catch (error) {
     // The stores refuse to mint when no whole second is left before the absolute end
@@ -65,13 +67,45 @@ export function signIn(
   };
 }
 
+/**
+ * Opens a session for a user whose password (hash `passwordHash`) was just checked or set,
+ * and mints its tokens. Refused when the password changed or the account was disabled
+ * meanwhile (the store checks both in the same transaction).
+ */
+export async function openSession(
+  ctx: AuthContext,
+  user: StoredUser,
+  input: { device: string | null; clientKey: string | null; passwordHash: string },
+): Promise<SignedIn> {
+  const { resolved, clock } = ctx;
+  const refreshToken = newRefreshToken();
+  const result = await ctx.store().createSession({
+    sid: randomBytes(16).toString('base64url'),
+    userId: user.id,
+    device: input.device,
+    clientKey: input.clientKey,
+    nowMs: clock.now(),
+    idleTtlMs: resolved.refreshIdleTtl * 1000,
+    absoluteTtlMs: resolved.refreshAbsoluteTtl * 1000,
+    refreshHash: hashRefreshToken(refreshToken),
+    maxSessions: resolved.maxSessionsPerUser,
+    expectPasswordHash: input.passwordHash,
+  });
+  if (!result.ok) {
+    if (result.reason === 'disabled')
+      throw new AuthError('ACCOUNT_DISABLED', 'This account is disabled.');
+    throw new AuthError('INVALID_CREDENTIALS', 'The email or password is wrong.');
+  }
+  await ctx.commit(result.evicted);
+  return signIn(ctx, result.user, result.session, result.issuedAt, refreshToken);
+}
+
 /** Sign-up, sign-in and refresh: the operations that open or continue a session. */
 export function signInOperations(
   ctx: AuthContext,
   credentials: CredentialChecks,
 ): Pick<Auth, 'signup' | 'login' | 'refresh'> {
   const { resolved, clock, hasher } = ctx;
-  const adminEmails = new Set(resolved.adminEmails.map((e) => normaliseEmail(e)));
   return {
     async signup(input) {
       assertObject(input, 'signup input');
@@ -79,16 +113,20 @@ export function signInOperations(
       const roles = input.roles ?? [];
       assertRoles(roles);
       await ctx.ready();
+      // Both paths below hash the password: a taken address must not answer sooner.
       const passwordHash = await credentials.checkNewPassword(input.password, email);
-      const withAdmin =
-        adminEmails.has(email) && !roles.includes('admin') ? [...roles, 'admin'] : roles;
       const user = await ctx.store().createUser({
         id: randomBytes(16).toString('base64url'),
         email,
         passwordHash,
-        roles: withAdmin,
+        roles,
         createdAt: clock.now(),
+        emailVerified: false,
       });
+      if (resolved.requireVerifiedEmail) {
+        if (user === null) await mailSignupAttempt(ctx, email);
+        else await mailVerificationLink(ctx, user);
+      }
       if (user === null) throw new AuthError('EMAIL_TAKEN', 'This email is already registered.');
       return publicUser(user);
     },
@@ -109,31 +147,21 @@ export function signInOperations(
         email,
       );
       if (user.disabled) throw new AuthError('ACCOUNT_DISABLED', 'This account is disabled.');
+      if (resolved.requireVerifiedEmail && !user.emailVerified) {
+        // A fresh link with the refusal, so a lost or expired one is no dead end. Counted per
+        // address only: a client's limit must not turn this answer into another.
+        await mailVerificationLink(ctx, user);
+        throw new AuthError(
+          'EMAIL_NOT_VERIFIED',
+          'Confirm your email address first: the link is in your mail.',
+        );
+      }
       let passwordHash = user.passwordHash;
       if (hasher.needsRehash(passwordHash)) {
         const next = await hasher.hash(input.password);
         if (await store.rehashPassword(user.id, passwordHash, next)) passwordHash = next;
       }
-      const refreshToken = newRefreshToken();
-      const result = await store.createSession({
-        sid: randomBytes(16).toString('base64url'),
-        userId: user.id,
-        device,
-        clientKey,
-        nowMs: clock.now(),
-        idleTtlMs: resolved.refreshIdleTtl * 1000,
-        absoluteTtlMs: resolved.refreshAbsoluteTtl * 1000,
-        refreshHash: hashRefreshToken(refreshToken),
-        maxSessions: resolved.maxSessionsPerUser,
-        expectPasswordHash: passwordHash,
-      });
-      if (!result.ok) {
-        if (result.reason === 'disabled')
-          throw new AuthError('ACCOUNT_DISABLED', 'This account is disabled.');
-        throw new AuthError('INVALID_CREDENTIALS', 'The email or password is wrong.');
-      }
-      await ctx.commit(result.evicted);
-      return signIn(ctx, result.user, result.session, result.issuedAt, refreshToken);
+      return openSession(ctx, user, { device, clientKey, passwordHash });
     },
 
     async refresh(refreshToken, context) {

@@ -48,7 +48,8 @@ export interface ThrottleKeys {
   clientKey?: string | undefined;
 }
 
-const keyOf = (kind: string, value: string): string =>
+/** A counter name: a prefix and a SHA-256, so the store never sees the email or the address. */
+export const keyOf = (kind: string, value: string): string =>
   `${kind}:${createHash('sha256').update(value).digest('base64url')}`;
 
 export function createThrottle(store: Store, clock: Clock, policy: ThrottlePolicy): Throttle {

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { RevocationFeed } from '../feeds/port.js';
+import type { Mailer } from '../mail/types.js';
 import type { RevocationStats } from '../revocation/list.js';
 import type { Store } from '../stores/port.js';
 import type { AccessTokenClaims } from '../tokens/types.js';
@@ -17,6 +18,11 @@ export interface User {
   disabled: boolean;
   /** When the user signed up (ms since the epoch). */
   createdAt: number;
+  /**
+   * The user proved control of `email`: a verification link, an invitation, a password reset
+   * or an email change opened from the mailbox. Access tokens carry it as `email_verified`.
+   */
+  emailVerified: boolean;
 }
 
 /** One live session (a signed-in device), as `listSessions` returns it. */
@@ -69,6 +75,22 @@ export interface LoginInput {
   clientKey?: string;
 }
 
+/** Who asks for a mailed link: the client key (an address) the link requests are counted by. */
+export interface LinkRequestContext {
+  /** Client key for throttling (an IP address, say): link requests are limited per client too. */
+  clientKey?: string;
+}
+
+/** What `invite` returns: the invitation's public id, and its link (for the CLI to print). */
+export interface Invitation {
+  /** Random and public: names the invitation without being able to redeem it. */
+  id: string;
+  /** `<publicUrl>/#invitation=<token>`: whoever holds it can create the account. */
+  link: string;
+  /** When the link stops working (ms): 7 days after the invitation. */
+  expiresAt: number;
+}
+
 /**
  * The auth service of one instance, made by {@link createAuth}: sign-up, sign-in, refresh
  * rotation, verification and every kind of revocation. Failures the caller can act on are
@@ -85,12 +107,15 @@ export interface LoginInput {
  */
 export interface Auth {
   /**
-   * Creates a user; it is not signed in (call `login`). The email is normalised; one listed in
-   * `adminEmails` gets role `admin`.
+   * Creates a user; it is not signed in (call `login`). The email is normalised. With
+   * `requireVerifiedEmail` the new user is mailed a verification link, and for a taken address
+   * the password is hashed all the same and its owner is mailed a "signup-attempt" notice
+   * before `EMAIL_TAKEN` is thrown: the HTTP route answers 202 for both, so nobody learns
+   * whether an address has an account (ASVS 6.3.8).
    *
    * @throws {@link AuthError} `EMAIL_TAKEN`; `WEAK_PASSWORD` (too short, common, containing the
    *   email or a banned word, or breached per `isBreached`); `VALIDATION_FAILED` (over
-   *   `maxLength`, say).
+   *   `maxLength`, say). TypeError with `requireVerifiedEmail` and no `mailer`.
    */
   signup(input: { email: string; password: string; roles?: string[] }): Promise<User>;
   /**
@@ -98,8 +123,9 @@ export interface Auth {
    * opens a session; beyond `maxSessionsPerUser` the oldest one ends.
    *
    * @throws {@link AuthError} `INVALID_CREDENTIALS` (an unknown email and a wrong password look
-   *   the same, and take as long); `ACCOUNT_DISABLED`; `RATE_LIMITED` (see `retryAfter`);
-   *   `VALIDATION_FAILED`.
+   *   the same, and take as long); `ACCOUNT_DISABLED`; `EMAIL_NOT_VERIFIED` (with
+   *   `requireVerifiedEmail`, only after a correct password: a fresh verification link is
+   *   mailed); `RATE_LIMITED` (see `retryAfter`); `VALIDATION_FAILED`.
    */
   login(input: LoginInput): Promise<SignedIn>;
   /**
@@ -139,7 +165,7 @@ export interface Auth {
   /**
    * Changes the password after checking the current one, and ends every session of the user
    * (reason `user`). With `keepSession`, that session lives on with fresh tokens, which are
-   * returned; otherwise the result is null.
+   * returned; otherwise the result is null. With a `mailer`, the user is told by mail.
    *
    * @throws {@link AuthError} `INVALID_CREDENTIALS` (wrong current password, or it changed
    *   meanwhile); `WEAK_PASSWORD`; `RATE_LIMITED`; `NOT_FOUND`.
@@ -187,6 +213,89 @@ export interface Auth {
   listSessions(userId: string, currentSid?: string): Promise<SessionInfo[]>;
   /** The user, or null when there is none. */
   getUser(userId: string): Promise<User | null>;
+  /**
+   * Mails the user a link that proves their address (`<publicUrl>/#verify-email=<token>`,
+   * valid 24 h, superseding the previous one). Nothing is mailed when the address is
+   * verified already.
+   *
+   * @throws TypeError without a `mailer`. {@link AuthError} `NOT_FOUND`; `RATE_LIMITED` (link
+   *   requests are limited per address and per `clientKey`).
+   */
+  requestEmailVerification(userId: string, context?: LinkRequestContext): Promise<void>;
+  /**
+   * Redeems a verification link: the address counts as verified, and the user's access tokens
+   * are re-issued (reason `claims`: a refresh succeeds and carries `email_verified: true`).
+   *
+   * @throws {@link AuthError} `LINK_INVALID` (unknown, used, expired, superseded, another kind
+   *   of link, or the address changed since: one answer for all).
+   */
+  verifyEmail(token: string): Promise<void>;
+  /**
+   * Mails a password-reset link (30 min) when an account has this address. Known and unknown
+   * addresses take the same work (one lookup, one link written: a decoy for an unknown one)
+   * and resolve alike, so neither the answer nor its timing tells whether an account exists.
+   * Requests beyond the per-address limit resolve alike too, and mail nothing.
+   *
+   * @throws TypeError without a `mailer`. {@link AuthError} `RATE_LIMITED` (too many link
+   *   requests from this `clientKey`); `VALIDATION_FAILED`.
+   */
+  forgotPassword(email: string, context?: LinkRequestContext): Promise<void>;
+  /**
+   * Redeems a reset link: sets the password, ends every session of the user (reason `user`),
+   * marks the address verified and consumes the link, all in one transaction; then mails a
+   * notice.
+   *
+   * @throws {@link AuthError} `LINK_INVALID`; `WEAK_PASSWORD` (the link stays usable);
+   *   `VALIDATION_FAILED`.
+   */
+  resetPassword(token: string, newPassword: string): Promise<void>;
+  /**
+   * Starts a change of address, after checking the password: a confirmation link (24 h) to
+   * the new address and a notice to the old one. Nothing changes until the link is opened.
+   * A new address that already has an account gets no link, and the call resolves alike.
+   *
+   * @throws TypeError without a `mailer`. {@link AuthError} `INVALID_CREDENTIALS`;
+   *   `RATE_LIMITED`; `VALIDATION_FAILED` (the new address is the current one, or not an
+   *   address); `NOT_FOUND`.
+   */
+  requestEmailChange(
+    userId: string,
+    newEmail: string,
+    password: string,
+    context?: LinkRequestContext,
+  ): Promise<void>;
+  /**
+   * Redeems a confirmation link: the account moves to the new address (verified), every
+   * session ends (reason `user`) but the caller's own when `context.sid` is one of the user's
+   * live sessions: that one gets fresh tokens, which are returned (else null). The old
+   * address is told by mail, and can no longer sign in.
+   *
+   * @throws {@link AuthError} `LINK_INVALID`; `EMAIL_TAKEN` (the address got an account
+   *   meanwhile).
+   */
+  confirmEmailChange(token: string, context?: { sid?: string }): Promise<SignedIn | null>;
+  /**
+   * Invites an address to create an account with `roles`: a link valid 7 days (superseding an
+   * earlier invitation of the address), mailed when there is a `mailer` and returned either
+   * way (the CLI prints it).
+   *
+   * @throws {@link AuthError} `EMAIL_TAKEN` (the address has an account); `VALIDATION_FAILED`.
+   *   TypeError when no `publicUrl` is configured.
+   */
+  invite(input: { email: string; roles?: string[] }): Promise<Invitation>;
+  /**
+   * Redeems an invitation: creates the user with the invited address (verified) and roles,
+   * and signs in.
+   *
+   * @throws {@link AuthError} `LINK_INVALID`; `WEAK_PASSWORD` (the link stays usable);
+   *   `EMAIL_TAKEN` (the address got an account meanwhile: the invitation is spent);
+   *   `VALIDATION_FAILED`.
+   */
+  acceptInvitation(
+    token: string,
+    password: string,
+    context?: { device?: string; clientKey?: string },
+  ): Promise<SignedIn>;
   /**
    * Ends one session of the user. Ending a session other than `actor.sid` needs a
    * step-up (see StepUp), else REAUTHENTICATION_REQUIRED.
@@ -304,8 +413,29 @@ export interface AuthOptions {
   clockSkew?: number;
   /** The source of time: {@link manualClock} in tests. */
   clock?: Clock;
-  /** Users who sign up with one of these emails get role `admin`. */
-  adminEmails?: string[];
+  /**
+   * Sends the mails of the account lifecycle: verification, reset, email-change and invitation
+   * links, and notices (ASVS 6.3.7). `smtpMailer(url, { from })` or `logMailer()` from
+   * `notbefore/mail`, or your own. Mail goes through a queue off the request path (retried,
+   * failures to `onError`); `close()` closes the mailer. Without one, notices are skipped, and
+   * the operations whose point is a mailed link throw a TypeError.
+   */
+  mailer?: Mailer;
+  /**
+   * Where the app's page lives: mailed links are `<publicUrl>/#<kind>=<token>` (the token in
+   * the fragment, so no server log or `Referer` sees it). An absolute http(s) URL; default the
+   * `issuer` when that is one. Needed with a `mailer`, and for `invite`.
+   */
+  publicUrl?: string;
+  /**
+   * Only users who proved their address may sign in: sign-in to an unverified account answers
+   * `EMAIL_NOT_VERIFIED` (after a correct password, with a fresh link mailed), and signup
+   * mails a verification link instead of signing in, answering alike for a taken address
+   * (ASVS 6.3.8). Needs a `mailer`. Default false.
+   */
+  requireVerifiedEmail?: boolean;
+  /** The name mails call the product by; default the host of `publicUrl`, else `notbefore`. */
+  productName?: string;
   /** Password length limits and argon2id cost. */
   password?: PasswordPolicy;
   /** Words no password may contain (ASVS 6.1.2), besides "notbefore", the issuer host and the email's local part. */
@@ -350,6 +480,22 @@ export interface PasswordPolicy {
 export type ResolvedAuthOptions = Required<
   Omit<
     AuthOptions,
-    'store' | 'feed' | 'keys' | 'clock' | 'password' | 'throttle' | 'isBreached' | 'onError'
+    | 'store'
+    | 'feed'
+    | 'keys'
+    | 'clock'
+    | 'password'
+    | 'throttle'
+    | 'isBreached'
+    | 'onError'
+    | 'mailer'
+    | 'publicUrl'
   >
-> & { password: Required<PasswordPolicy>; throttle: ThrottlePolicy };
+> & {
+  password: Required<PasswordPolicy>;
+  throttle: ThrottlePolicy;
+  /** Without a trailing slash; null when neither `publicUrl` nor an http(s) `issuer` was given. */
+  publicUrl: string | null;
+  /** A `mailer` was given: the routes that mail a link answer 404 without one. */
+  hasMailer: boolean;
+};

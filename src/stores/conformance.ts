@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import { storeKit } from './conformance/kit.js';
 import { describeLimitCases } from './conformance/limits.js';
+import { describeLinkCases } from './conformance/links.js';
 import { describeRevocationCases } from './conformance/revocations.js';
 import { describeSessionCases } from './conformance/sessions.js';
 import type { Store } from './port.js';
@@ -40,5 +41,6 @@ export function describeStore(name: string, makeStore: () => Store | Promise<Sto
     describeSessionCases(kit);
     describeRevocationCases(kit);
     describeLimitCases(kit);
+    describeLinkCases(kit);
   });
 }

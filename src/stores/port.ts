@@ -83,6 +83,23 @@ export interface Store {
   /** The live count for `key` (count 0 when none or the window has passed). */
   getFailures(key: string, nowMs: number, windowMs: number): Promise<FailureCount>;
 
+  // --- one-time links (email verification, password reset, email change, invitations) ---
+  /**
+   * Stores a link and, in the same transaction, deletes every unused link of the same kind
+   * for the same subject (the user; for an invitation, the address): a newer link
+   * supersedes the older one.
+   */
+  createLink(input: NewLink): Promise<StoredLink>;
+  /** The unused, unexpired link of this kind with this token hash, or null. Reads only. */
+  findLink(kind: LinkKind, tokenHash: string, nowMs: number): Promise<StoredLink | null>;
+  /**
+   * Consumes an invitation and creates its user in one transaction. Refused with `link`
+   * when the invitation is unknown, used, expired or superseded (nothing written), with
+   * `email-taken` when the address has an account meanwhile (the invitation stays usable
+   * for nobody else: it is consumed).
+   */
+  acceptInvitation(input: AcceptInvitationInput): Promise<AcceptInvitationResult>;
+
   // --- keys and secrets ---
   /** The stored value of `name`, or `value` stored now: the first writer wins. */
   getOrCreateSecret(name: string, value: string): Promise<string>;
@@ -109,6 +126,8 @@ export interface StoredUser {
   createdAt: number;
   /** The `tokens_valid_after` watermark: tokens of this user issued before it are dead. */
   tokensValidAfter: number;
+  /** The user proved control of `email` (a link, an invitation, a reset). */
+  emailVerified: boolean;
 }
 
 /** The row `createUser` inserts; the library generates the id and hashes the password. */
@@ -118,6 +137,8 @@ export interface NewUser {
   passwordHash: string;
   roles: string[];
   createdAt: number;
+  /** Default false. */
+  emailVerified?: boolean;
 }
 
 /**
@@ -236,9 +257,17 @@ export interface RevokeUserInput {
     passwordHash?: string;
     roles?: string[];
     disabled?: boolean;
-    /** Deletes the user row, its sessions and refresh tokens. */
+    /** Deletes the user row, its sessions, refresh tokens and links. */
     deleted?: boolean;
+    /** A new address (normalised); refused with `email-taken` when another user has it. */
+    email?: string;
+    emailVerified?: boolean;
   };
+  /**
+   * Consume this link in the same transaction: refused (`link`, nothing written) unless it
+   * is unused, unexpired, of this kind and for this user.
+   */
+  link?: { kind: LinkKind; tokenHash: string };
   /** Refuse (reason 'conflict') unless the stored password hash is still this. */
   expectPasswordHash?: string;
   /**
@@ -262,7 +291,7 @@ export type RevokeUserResult =
       /** With `keep`: the kept session and the iat to mint its fresh tokens with. */
       kept?: { session: StoredSession; issuedAt: number };
     }
-  | { ok: false; reason: 'no-user' | 'conflict' | 'no-session' };
+  | { ok: false; reason: 'no-user' | 'conflict' | 'no-session' | 'link' | 'email-taken' };
 
 /** A revocation event and its place in the store's revocation log. */
 export interface LoggedRevocation {
@@ -308,3 +337,55 @@ export interface FailureCount {
   /** The latest failure, ms; 0 when count is 0. */
   lastAt: number;
 }
+
+/**
+ * What a one-time link does: `verify-email` (proves the address), `reset-password`,
+ * `confirm-email` (switches to a new address), `invitation` (creates an account).
+ */
+export type LinkKind = 'verify-email' | 'reset-password' | 'confirm-email' | 'invitation';
+
+/** The row `createLink` stores. The token itself is never stored, only its hash. */
+export interface NewLink {
+  /** Random, public: names the link (an invitation's id) without being able to redeem it. */
+  id: string;
+  kind: LinkKind;
+  /** SHA-256 (hex) of the token. */
+  tokenHash: string;
+  /**
+   * The user the link acts on; null for an invitation (and for the decoy a password reset
+   * for an unknown address stores, so both cost the same work).
+   */
+  userId: string | null;
+  /** The address the link was mailed to (normalised): the new one for `confirm-email`. */
+  email: string;
+  /** Roles an invitation grants; empty otherwise. */
+  roles: string[];
+  nowMs: number;
+  expiresAt: number;
+}
+
+/** A stored link: the row, and when it was used (null while unused). */
+export interface StoredLink {
+  id: string;
+  kind: LinkKind;
+  tokenHash: string;
+  userId: string | null;
+  email: string;
+  roles: string[];
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+/** What `acceptInvitation` needs: the invitation's token hash, and the user to create. */
+export interface AcceptInvitationInput {
+  tokenHash: string;
+  nowMs: number;
+  /** `email` and `roles` are ignored: the invitation's own are used. */
+  user: NewUser;
+}
+
+/** The outcome of `acceptInvitation`. */
+export type AcceptInvitationResult =
+  | { ok: true; user: StoredUser; link: StoredLink }
+  | { ok: false; reason: 'link' | 'email-taken' };

@@ -1,15 +1,24 @@
 /**
- * `notbefore/postgres`: the PostgreSQL store, for one instance or many sharing a database.
- * Needs `pg` (and `@types/pg` for TypeScript).
+ * `notbefore/postgres`: the PostgreSQL store, for one instance or many sharing a database,
+ * and the revocation feed on the same database (LISTEN/NOTIFY: several instances without
+ * Redis). Needs `pg` (and `@types/pg` for TypeScript).
  *
  * @module notbefore/postgres
  */
 import type pg from 'pg';
 import { type ConnectionOptions, connection } from './pg/connection.js';
+import { linkWrites } from './pg/links.js';
 import { sessionWrites } from './pg/writes.js';
 import type { Store } from './port.js';
 import { toFailures, toRevocation, toSession, toUser } from './rows.js';
 import { reserveAttempt } from './rules.js';
+
+export {
+  type PostgresFeedOptions,
+  type PostgresFeedStats,
+  type PostgresRevocationFeed,
+  postgresFeed,
+} from '../feeds/postgres.js';
 
 /** Where the tables live, how long to wait for PostgreSQL, and the pool size. */
 export interface PostgresStoreOptions extends ConnectionOptions {
@@ -50,9 +59,10 @@ export function postgresStore(
 ): Store {
   const conn = connection(urlOrPool, options);
   const { query } = conn;
-  const { U, S, R, L, F, K } = conn.tables;
+  const { U, S, R, L, F, K, N } = conn.tables;
   const writes = sessionWrites(conn);
   const { appendLog } = writes;
+  const links = linkWrites(conn);
 
   return {
     init: conn.ready,
@@ -60,9 +70,16 @@ export function postgresStore(
     async createUser(input) {
       const row = (
         await query(
-          `INSERT INTO ${U} (id, email, password_hash, roles, created_at)
-           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING *`,
-          [input.id, input.email, input.passwordHash, JSON.stringify(input.roles), input.createdAt],
+          `INSERT INTO ${U} (id, email, password_hash, roles, created_at, email_verified)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING *`,
+          [
+            input.id,
+            input.email,
+            input.passwordHash,
+            JSON.stringify(input.roles),
+            input.createdAt,
+            input.emailVerified === true,
+          ],
         )
       )[0];
       return row === undefined ? null : toUser(row);
@@ -172,6 +189,9 @@ export function postgresStore(
         windowMs,
       );
     },
+    createLink: links.createLink,
+    findLink: links.findLink,
+    acceptInvitation: links.acceptInvitation,
     async getOrCreateSecret(name, value) {
       await query(`INSERT INTO ${K} (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [
         name,
@@ -202,6 +222,7 @@ export function postgresStore(
           [before],
         );
         await c.query(`DELETE FROM ${F} WHERE window_start < $1`, [before]);
+        await c.query(`DELETE FROM ${N} WHERE expires_at < $1 OR used_at < $1`, [before]);
       }),
   };
 }

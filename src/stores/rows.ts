@@ -1,5 +1,12 @@
 import type { RevocationEvent } from '../revocation/events.js';
-import type { FailureCount, LoggedRevocation, StoredSession, StoredUser } from './port.js';
+import type {
+  FailureCount,
+  LinkKind,
+  LoggedRevocation,
+  StoredLink,
+  StoredSession,
+  StoredUser,
+} from './port.js';
 
 /**
  * Row mapping shared by the SQL stores. Column names are the same in every store;
@@ -20,9 +27,26 @@ export function toUser(row: Row): StoredUser {
     email: String(row.email),
     passwordHash: String(row.password_hash),
     roles: parseRoles(row.roles),
-    disabled: row.disabled === true || row.disabled === 1 || row.disabled === '1',
+    disabled: bool(row.disabled),
     createdAt: num(row.created_at),
     tokensValidAfter: num(row.tokens_valid_after),
+    emailVerified: bool(row.email_verified),
+  };
+}
+
+const bool = (value: unknown): boolean => value === true || value === 1 || value === '1';
+
+export function toLink(row: Row): StoredLink {
+  return {
+    id: String(row.id),
+    kind: String(row.kind) as LinkKind,
+    tokenHash: String(row.token_hash),
+    userId: strOrNull(row.user_id),
+    email: String(row.email),
+    roles: parseRoles(row.roles),
+    createdAt: num(row.created_at),
+    expiresAt: num(row.expires_at),
+    usedAt: numOrNull(row.used_at),
   };
 }
 

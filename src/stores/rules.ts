@@ -2,10 +2,13 @@ import type { RevocationEvent, SessionRevocationCause } from '../revocation/even
 import type {
   AttemptLimits,
   FailureCount,
+  LinkKind,
   ReserveAttemptInput,
   ReserveAttemptResult,
   RevokeUserInput,
+  StoredLink,
   StoredSession,
+  StoredUser,
 } from './port.js';
 
 /**
@@ -155,4 +158,21 @@ export function userRevoked(userId: string, at: number, input: RevokeUserInput):
     cause: input.cause,
   };
   return keep === undefined ? event : { ...event, exceptSid: keep.sid };
+}
+
+/**
+ * Whether `revokeUser` may consume `link` for `user`: unused, unexpired, of the kind asked
+ * and for this user; and, except for an email change (whose link names the new address),
+ * mailed to the address the user still has — a link sent before an email change cannot act
+ * on the account after it.
+ */
+export function linkRedeemable(
+  link: StoredLink | null,
+  kind: LinkKind,
+  user: StoredUser,
+  nowMs: number,
+): link is StoredLink {
+  if (link === null || link.kind !== kind || link.userId !== user.id) return false;
+  if (link.usedAt !== null || link.expiresAt <= nowMs) return false;
+  return kind === 'confirm-email' || link.email === user.email;
 }

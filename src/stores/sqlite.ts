@@ -14,6 +14,7 @@ import type {
 } from './port.js';
 import { toFailures, toRevocation, toSession, toUser } from './rows.js';
 import { reserveAttempt } from './rules.js';
+import { linkWrites } from './sqlite/links.js';
 import { MIGRATIONS } from './sqlite/schema.js';
 import { sessionWrites } from './sqlite/writes.js';
 
@@ -57,6 +58,7 @@ export function sqliteStore(pathOrDb: string | Database.Database = ':memory:'): 
     revokeUser,
     revokeAll,
   } = sessionWrites(db);
+  const links = linkWrites(db);
 
   const failuresOf = (key: string, nowMs: number, windowMs: number): FailureCount =>
     toFailures(one('SELECT * FROM nb_failures WHERE key = ?', key), nowMs, windowMs);
@@ -112,6 +114,7 @@ export function sqliteStore(pathOrDb: string | Database.Database = ':memory:'): 
       before,
     );
     run('DELETE FROM nb_failures WHERE window_start < ?', before);
+    run('DELETE FROM nb_links WHERE expires_at < ? OR used_at < ?', before, before);
   });
 
   let closed = false;
@@ -124,13 +127,14 @@ export function sqliteStore(pathOrDb: string | Database.Database = ':memory:'): 
     },
     async createUser(input: NewUser) {
       const info = run(
-        `INSERT INTO nb_users (id, email, password_hash, roles, created_at)
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        `INSERT INTO nb_users (id, email, password_hash, roles, created_at, email_verified)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
         input.id,
         input.email,
         input.passwordHash,
         JSON.stringify(input.roles),
         input.createdAt,
+        input.emailVerified === true ? 1 : 0,
       );
       return info.changes === 0 ? null : userById(input.id);
     },
@@ -208,6 +212,15 @@ export function sqliteStore(pathOrDb: string | Database.Database = ':memory:'): 
     },
     async getFailures(key, nowMs, windowMs) {
       return failuresOf(key, nowMs, windowMs);
+    },
+    async createLink(input) {
+      return links.createLink(input);
+    },
+    async findLink(kind, tokenHash, nowMs) {
+      return links.findLink(kind, tokenHash, nowMs);
+    },
+    async acceptInvitation(input) {
+      return links.acceptInvitation(input);
     },
     async getOrCreateSecret(name, value) {
       return getOrCreateSecret.immediate(name, value);

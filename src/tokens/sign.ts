@@ -37,6 +37,8 @@ export interface SignInput {
   jti?: string;
   /** Upper bound for exp (ms), e.g. the session's absolute end: exp = min(iat + ttl, expMs). */
   expMs?: number;
+  /** Written as the `email_verified` claim when given; left out otherwise. */
+  emailVerified?: boolean;
 }
 
 /** A signed access token and the claims it carries. */
@@ -66,8 +68,9 @@ function isNonEmptyString(value: unknown): value is string {
 /**
  * Builds the access-token signer: header `{alg, kid, typ: "at+jwt"}` from the keyring's
  * active key (re-read when the keyring's version changes, so a rotation takes effect on
- * the next token), claims `iss aud sub sid jti iat exp auth_time roles` and nothing else
- * (ASVS 11.7.2: no PII in the token).
+ * the next token), claims `iss aud sub sid jti iat exp auth_time roles` (and
+ * `email_verified` when `SignInput.emailVerified` is given) and nothing else (ASVS 11.7.2:
+ * no PII in the token).
  *
  * @throws TypeError or RangeError at once for a bad option: a verify-only keyring, an empty
  *   issuer or audience, a `ttl` outside 1 s – 24 h.
@@ -144,6 +147,9 @@ export function createSigner(options: SignerOptions): AccessTokenSigner {
       }
       expMs = Math.min(expMs, input.expMs);
     }
+    // A plain boolean or nothing: the verifier passes unknown members through untouched.
+    if (input.emailVerified !== undefined && typeof input.emailVerified !== 'boolean')
+      throw new TypeError('sign: emailVerified must be a boolean');
     const exp = Math.floor(expMs / 1000);
     if (exp * 1000 <= iatMs)
       throw new RangeError('sign: the token would expire before it is issued');
@@ -161,6 +167,7 @@ export function createSigner(options: SignerOptions): AccessTokenSigner {
       auth_time: Math.floor(authTime / 1000),
       roles: [...roles],
     };
+    if (input.emailVerified !== undefined) claims.email_verified = input.emailVerified;
     const signingInput = `${headerSegment}.${encodeBase64url(JSON.stringify(claims))}`;
     const token = `${signingInput}.${signBytes(signingInput).toString('base64url')}`;
     Object.freeze(claims.roles);

@@ -20,6 +20,12 @@ export interface AccessTokenClaims {
   auth_time: number;
   /** The user's roles when the token was issued. */
   roles: string[];
+  /**
+   * Whether the user had proved control of their email address when the token was issued
+   * (OpenID Connect's claim name). Written by `createAuth`; absent on tokens from a bare
+   * {@link createSigner} that was not given `emailVerified`.
+   */
+  email_verified?: boolean;
 }
 
 /** Algorithms notbefore signs with. RS256/PS256 are verify-only, and only when configured. */

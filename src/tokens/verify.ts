@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { AuthError, type AuthErrorCode } from '../errors.js';
 import type { RevocationCheck } from '../revocation/check.js';
 import { VerifiedTokenCache } from './cache.js';
+import { parseIssuedClaims } from './fast-claims.js';
 import { parseJsonObject } from './json.js';
 import { createJwsVerifier } from './jws.js';
 import { Keyring } from './keyring.js';
@@ -216,7 +217,8 @@ export function createAccessTokenVerifier(
   }
 
   function readClaims(token: string, payload: Buffer, typ: unknown): Verified {
-    const claims = parseJsonObject(payload);
+    // notbefore's own claim sets take the one-pass parser; anything else the general guard.
+    const claims = parseIssuedClaims(payload) ?? parseJsonObject(payload);
     if (claims === null) fail('TOKEN_MALFORMED', 'Token claims are not a JSON object');
     // typ is a header member, but judged only after the signature (ASVS 9.1.1).
     if (!isAccessTokenTyp(typ)) fail('TOKEN_CLAIM_INVALID', 'Token typ is not at+jwt');

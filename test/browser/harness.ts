@@ -40,13 +40,22 @@ export function launchBrowser(): Promise<Browser> {
 
 export interface Server {
   url: string;
+  /** Everything the server printed (its log at level warn, and the listening line). */
+  output(): string;
+  /**
+   * The newest `--admin-email` invitation link in the log: `--admin-email` invites instead of
+   * granting admin at signup (see {@link acceptInvitation}).
+   */
+  adminInvitation(): string | undefined;
   /** Stops the server and starts it again on the same port and database (a network outage). */
   restart(downMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Starts `notbefore serve` on a free port, on a fresh SQLite file, and resolves its URL. */
-export async function startServer(options: { accessTokenTtl?: number } = {}): Promise<Server> {
+export async function startServer(
+  options: { accessTokenTtl?: number; flags?: string[] } = {},
+): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'notbefore-browser-'));
   const flags = [
     '--db',
@@ -60,15 +69,23 @@ export async function startServer(options: { accessTokenTtl?: number } = {}): Pr
     ...(options.accessTokenTtl === undefined
       ? []
       : ['--access-token-ttl', String(options.accessTokenTtl)]),
+    ...(options.flags ?? []),
   ];
   let running = await spawnServer([...flags, '--port', '0']);
   const url = running.url;
+  let earlier = '';
+  const output = () => earlier + running.output();
   return {
     url,
+    output,
+    adminInvitation: () =>
+      [...output().matchAll(/"link":"(https?:[^"]+#invitation=[\w-]+)"/g)].at(-1)?.[1],
     async restart(downMs) {
       await stop(running.child);
       await new Promise((done) => setTimeout(done, downMs));
-      running = await spawnServer([...flags, '--port', new URL(url).port]);
+      const next = await spawnServer([...flags, '--port', new URL(url).port]);
+      earlier = output();
+      running = next;
     },
     async close() {
       await stop(running.child);
@@ -77,7 +94,9 @@ export async function startServer(options: { accessTokenTtl?: number } = {}): Pr
   };
 }
 
-async function spawnServer(flags: string[]): Promise<{ url: string; child: ChildProcess }> {
+async function spawnServer(
+  flags: string[],
+): Promise<{ url: string; child: ChildProcess; output: () => string }> {
   const args = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', ...flags];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -99,7 +118,7 @@ async function spawnServer(flags: string[]): Promise<{ url: string; child: Child
       fail(new Error(`server exited with ${code}:\n${output}`));
     });
   });
-  return { url, child };
+  return { url, child, output: () => output };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -199,4 +218,20 @@ export function countLoads(page: Page): () => number {
 /** An authenticated call from inside the page, with the page's cookies. */
 export function statusOfMe(page: Page): Promise<number> {
   return page.evaluate(async () => (await fetch('/auth/me')).status);
+}
+
+/**
+ * Opens a mailed invitation link in `page` (the demo reads it from the fragment), chooses
+ * `password`, and waits until the new account is signed in.
+ */
+export async function acceptInvitation(
+  page: Page,
+  link: string,
+  password = PASSWORD,
+): Promise<void> {
+  await page.goto(link);
+  await page.waitForSelector('#link-dialog[open] #link-password');
+  await page.fill('#link-password', password);
+  await page.press('#link-password', 'Enter');
+  await page.waitForSelector(signedInView);
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ADMIN_EMAIL,
+  acceptInvitation,
   buildClient,
   countLoads,
   launchBrowser,
@@ -243,7 +243,7 @@ describe('devices', () => {
     "an admin's role change reaches the user's page at once, without signing out",
     async () => {
       const admin = await openPage(await device({ userAgent: MAC }), server.url);
-      await submitCredentials(admin, 'signup', ADMIN_EMAIL);
+      await acceptInvitation(admin, server.adminInvitation() ?? '');
       await admin.waitForSelector('#admin:not([hidden])');
 
       const email = 'ada.lovelace@example.com'; // this server's only Ada: the README's picture

@@ -1,49 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const ROOT = new URL('../../', import.meta.url).pathname;
-const DIST = join(ROOT, 'dist/cli/main.js');
-/** The built CLI when `npm run build` has run (npm test does), else the sources via tsx. */
-const ENTRY = existsSync(DIST) ? [DIST] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
-
-interface Run {
-  child: ChildProcess;
-  out: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [...ENTRY, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, NOTBEFORE_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    text += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    text += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, out: () => text, exited };
-}
-
-async function listening(r: Run, timeoutMs = 45_000): Promise<string> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const match = /notbefore listening on (http:\/\/\S+)/.exec(r.out());
-    if (match?.[1] !== undefined) return match[1];
-    if (r.child.exitCode !== null) throw new Error(`exited: ${r.out()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no URL printed: ${r.out()}`);
-}
+import { listening, ROOT, run, waitForOutput } from './process.js';
 
 describe('notbefore CLI', () => {
   let dir: string;
@@ -54,7 +14,7 @@ describe('notbefore CLI', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('serve: signup, login, me over HTTP with the generated keys; logs hold no secret; SIGTERM exits 0', async () => {
+  it('serve: the --admin-email invitation, login, me over HTTP with the generated keys; logs hold no secret; SIGTERM exits 0', async () => {
     const keys = run(['keys', 'generate', '--alg', 'EdDSA']);
     expect(await keys.exited).toBe(0);
     const jwks = JSON.parse(keys.out());
@@ -81,8 +41,12 @@ describe('notbefore CLI', () => {
           headers: { 'content-type': 'application/json', 'x-auth-transport': 'bearer', ...headers },
           body: JSON.stringify(body),
         });
-      const signup = await post('/auth/signup', { email: 'boss@example.com', password });
-      expect(signup.status).toBe(201);
+      // --admin-email invites: the link is in the log, and whoever opens it sets the password.
+      const link = await waitForOutput(server, /"link":"(http:[^"]+#invitation=[\w-]+)"/);
+      expect(link.startsWith(`${url}/#invitation=`)).toBe(true);
+      const token = link.split('#invitation=')[1];
+      const accept = await post('/auth/invitations/accept', { token, password });
+      expect(accept.status).toBe(201);
       const login = await post('/auth/login', { email: 'boss@example.com', password });
       expect(login.status).toBe(200);
       const tokens = await login.json();
@@ -112,6 +76,7 @@ describe('notbefore CLI', () => {
       expect(await server.exited).toBe(0);
       const logs = server.out();
       expect(logs).toContain('"statusCode":200');
+      expect(logs).toContain('admin invitation');
       for (const secret of [
         password,
         tokens.accessToken,
@@ -156,12 +121,18 @@ describe('notbefore CLI', () => {
     const serve = run(['help', 'serve']);
     expect(await serve.exited).toBe(0);
     expect(serve.out()).toMatch(/^Usage: notbefore serve/);
+    const users = run(['help', 'users']);
+    expect(await users.exited).toBe(0);
+    expect(users.out()).toMatch(/^Usage: notbefore users invite EMAIL/);
+    expect(serve.out()).toContain('--smtp URL');
+    expect(serve.out()).toContain('--require-verified-email');
     const keys = run(['help', 'keys']);
     expect(await keys.exited).toBe(0);
     expect(keys.out()).toMatch(/^Usage: notbefore keys generate/);
     const top = run(['help']);
     expect(await top.exited).toBe(0);
     expect(top.out()).toContain('--version');
+    expect(top.out()).toContain('users invite EMAIL');
     expect(top.out()).not.toContain('bench [');
   }, 60_000);
 

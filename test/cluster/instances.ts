@@ -1,4 +1,6 @@
+import { type PostgresRevocationFeed, postgresFeed } from '../../src/feeds/postgres.js';
 import { type RedisRevocationFeed, redisFeed } from '../../src/feeds/redis.js';
+import type { RevocationEvent } from '../../src/revocation/events.js';
 import { createAuth } from '../../src/sessions/auth.js';
 import type { Auth } from '../../src/sessions/types.js';
 import { postgresStore } from '../../src/stores/postgres.js';
@@ -8,35 +10,58 @@ export const PASSWORD = 'correct horse battery staple';
 const ACCESS_TTL = 900;
 const SKEW = 30;
 
+/** The feed a cluster runs on: a Redis Stream, or PostgreSQL's LISTEN/NOTIFY on the store's log. */
+export type FeedKind = 'redis' | 'postgres';
+/** Either feed, with the `stats()` both give. */
+export type ClusterFeed = RedisRevocationFeed | PostgresRevocationFeed;
+
+/** Where a cluster's feed lives: the Redis stream key, or the PostgreSQL schema of the store. */
+export type FeedTarget =
+  | { kind: 'redis'; redisUrl: string; key: string }
+  | { kind: 'postgres'; pgUrl: string; schema: string };
+
+/**
+ * One more feed on the cluster's channel, for an auth instance (`seed` given: it re-seeds
+ * a lost Redis stream) or a verify-only service.
+ */
+export function openFeed(
+  target: FeedTarget,
+  seed?: () => Promise<readonly RevocationEvent[]>,
+): ClusterFeed {
+  if (target.kind === 'postgres')
+    return postgresFeed(target.pgUrl, { schema: target.schema, pollMs: 100 });
+  return redisFeed(target.redisUrl, {
+    key: target.key,
+    blockMs: 100,
+    publishTimeoutMs: 300,
+    retention: ACCESS_TTL + SKEW,
+    ...(seed === undefined ? {} : { seed }),
+  });
+}
+
 export interface Instance {
   auth: Auth;
-  feed: RedisRevocationFeed;
+  feed: ClusterFeed;
   close(): Promise<void>;
 }
 
 /**
- * One auth instance as `notbefore serve --db postgres://… --redis …` wires it: its own
- * PostgreSQL pool on the shared schema, its own Redis feed on the shared stream key,
- * seeded from the store when the stream is lost.
+ * One auth instance as `notbefore serve --db postgres://… [--redis …]` wires it: its own
+ * PostgreSQL pool on the shared schema, and its own feed: on the shared Redis stream key
+ * (seeded from the store when the stream is lost), or on the store's log by LISTEN/NOTIFY.
  */
 export async function startInstance(options: {
   pgUrl: string;
   schema: string;
-  redisUrl: string;
-  key: string;
+  feed: FeedTarget;
   maxStaleness: number;
   ready?: boolean;
 }): Promise<Instance> {
   const store = postgresStore(options.pgUrl, { schema: options.schema, max: 4 });
   const windowMs = (ACCESS_TTL + SKEW) * 1000;
-  const feed = redisFeed(options.redisUrl, {
-    key: options.key,
-    blockMs: 100,
-    publishTimeoutMs: 300,
-    retention: ACCESS_TTL + SKEW,
-    seed: async () =>
-      (await store.liveRevocations(Date.now(), windowMs)).map((entry) => entry.event),
-  });
+  const feed = openFeed(options.feed, async () =>
+    (await store.liveRevocations(Date.now(), windowMs)).map((entry) => entry.event),
+  );
   const auth = createAuth({
     store,
     feed,

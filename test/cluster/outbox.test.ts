@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memoryFeed } from '../../src/feeds/memory.js';
+import type { RevocationFeed } from '../../src/feeds/port.js';
 import { redisFeed } from '../../src/feeds/redis.js';
 import { createAuth } from '../../src/sessions/auth.js';
 import type { Auth } from '../../src/sessions/types.js';
@@ -8,7 +10,10 @@ import { createVerifier, type Verifier } from '../../src/verifier/index.js';
 import {
   CHEAP_PASSWORD,
   codeOf,
+  type FeedKind,
+  type FeedTarget,
   type Instance,
+  openFeed,
   PASSWORD,
   startInstance,
   waitFor,
@@ -21,37 +26,40 @@ import { hasRedisServer, TestRedis } from './redis-server.js';
  * learn it from the store, but verify-only services never did, and their feed still looked
  * current. Now the store's log is an outbox: any auth instance re-publishes what the stream
  * lacks, and verifiers trust the stream only as far as an auth instance certified it.
+ *
+ * On PostgreSQL alone the log is the feed: the commit itself notifies every listener, so a
+ * publisher that dies right after its commit loses nothing, and verifiers need no auth
+ * instance alive to learn it.
  */
-const pgUrl = process.env.NOTBEFORE_TEST_PG_URL;
+const pgUrl = process.env.NOTBEFORE_TEST_PG_URL as string;
+const FEEDS: FeedKind[] = hasRedisServer ? ['redis', 'postgres'] : ['postgres'];
 
-describe.skipIf(!hasRedisServer || pgUrl === undefined)(
-  'outbox: a committed revocation always reaches verify-only services',
-  () => {
+describe.each(FEEDS)(
+  'outbox: a committed revocation always reaches verify-only services (%s feed)',
+  (kind) => {
     let redis: TestRedis;
-    const schema = `outbox_${randomBytes(4).toString('hex')}`;
+    let target: FeedTarget;
+    const schema = `outbox_${kind}_${randomBytes(4).toString('hex')}`;
     const key = `notbefore:outbox:${schema}`;
     const maxStaleness = 1;
     const opened: Array<{ close(): Promise<void> }> = [];
 
     const instance = async () => {
-      const started = await startInstance({
-        pgUrl: pgUrl as string,
-        schema,
-        redisUrl: redis.url,
-        key,
-        maxStaleness,
-      });
+      const started = await startInstance({ pgUrl, schema, feed: target, maxStaleness });
       opened.push(started);
       return started;
     };
     /**
-     * An auth instance that started on a Redis of its own, which then went away: it
-     * commits to the store and publishes nothing. A crash is a close without any flush.
+     * An auth instance that commits to the store and publishes nothing: on Redis, one that
+     * started on a Redis of its own which then went away; on PostgreSQL, one whose feed
+     * reaches nobody (as if it died right after each commit). A crash is a close without
+     * any flush.
      */
     const cutOff = async (): Promise<{ auth: Auth; close(): Promise<void> }> => {
-      const own = await TestRedis.start();
-      const store = postgresStore(pgUrl as string, { schema, max: 2 });
-      const feed = redisFeed(own.url, { key, publishTimeoutMs: 50 });
+      const own = kind === 'redis' ? await TestRedis.start() : undefined;
+      const store = postgresStore(pgUrl, { schema, max: 2 });
+      const feed: RevocationFeed =
+        own === undefined ? memoryFeed() : redisFeed(own.url, { key, publishTimeoutMs: 50 });
       const auth = createAuth({
         store,
         feed,
@@ -60,7 +68,7 @@ describe.skipIf(!hasRedisServer || pgUrl === undefined)(
         password: CHEAP_PASSWORD,
       });
       await auth.ready();
-      await own.kill();
+      await own?.kill();
       return {
         auth,
         async close() {
@@ -70,7 +78,7 @@ describe.skipIf(!hasRedisServer || pgUrl === undefined)(
       };
     };
     const verifier = async (jwks: { keys: JsonWebKey[] }): Promise<Verifier> => {
-      const feed = redisFeed(redis.url, { key, blockMs: 100 });
+      const feed = openFeed(target);
       const v = createVerifier({
         jwks: jwks as never,
         feed,
@@ -97,7 +105,12 @@ describe.skipIf(!hasRedisServer || pgUrl === undefined)(
     };
 
     beforeAll(async () => {
-      redis = await TestRedis.start();
+      if (kind === 'redis') {
+        redis = await TestRedis.start();
+        target = { kind, redisUrl: redis.url, key };
+      } else {
+        target = { kind, pgUrl, schema };
+      }
     });
     afterAll(async () => {
       for (const o of opened.reverse()) await o.close().catch(() => {});
@@ -120,23 +133,50 @@ describe.skipIf(!hasRedisServer || pgUrl === undefined)(
       await a.close();
     });
 
-    it('no auth instance alive: the verifier fails closed, and the next instance to start re-publishes', async () => {
-      const a = await instance();
-      const v = await verifier(a.auth.jwks());
-      const s = await signIn(a);
-      expect(codeOf(() => v.verify(s.accessToken))).toBe('ok');
-      await a.close();
+    it.runIf(kind === 'postgres')(
+      'no auth instance alive: the verifier still learns, at once, a revocation whose writer died right after its commit',
+      async () => {
+        const a = await instance();
+        const v = await verifier(a.auth.jwks());
+        const s = await signIn(a);
+        expect(codeOf(() => v.verify(s.accessToken))).toBe('ok');
+        await a.close();
 
-      const lost = await cutOff();
-      await lost.auth.logoutAll(s.user.id);
-      await lost.close();
-      // Nobody certifies the stream any more: past maxStaleness the verifier refuses
-      // rather than serve a token whose revocation may be missing.
-      await waitFor(() => codeOf(() => v.verify(s.accessToken)) === 'REVOCATION_STATE_STALE', 5000);
+        const lost = await cutOff();
+        const before = Date.now();
+        await lost.auth.logoutAll(s.user.id);
+        await lost.close();
+        await waitFor(() => codeOf(() => v.verify(s.accessToken)) === 'TOKEN_REVOKED', 2000);
+        expect(Date.now() - before).toBeLessThan(1000);
+        // And it stays current on its own: the feed reads the log, no certificate to wait for.
+        await new Promise((resolve) => setTimeout(resolve, maxStaleness * 1000 + 200));
+        expect(codeOf(() => v.verify(s.accessToken))).toBe('TOKEN_REVOKED');
+      },
+    );
 
-      await instance();
-      await waitFor(() => codeOf(() => v.verify(s.accessToken)) === 'TOKEN_REVOKED', 5000);
-    });
+    it.runIf(kind === 'redis')(
+      'no auth instance alive: the verifier fails closed, and the next instance to start re-publishes',
+      async () => {
+        const a = await instance();
+        const v = await verifier(a.auth.jwks());
+        const s = await signIn(a);
+        expect(codeOf(() => v.verify(s.accessToken))).toBe('ok');
+        await a.close();
+
+        const lost = await cutOff();
+        await lost.auth.logoutAll(s.user.id);
+        await lost.close();
+        // Nobody certifies the stream any more: past maxStaleness the verifier refuses
+        // rather than serve a token whose revocation may be missing.
+        await waitFor(
+          () => codeOf(() => v.verify(s.accessToken)) === 'REVOCATION_STATE_STALE',
+          5000,
+        );
+
+        await instance();
+        await waitFor(() => codeOf(() => v.verify(s.accessToken)) === 'TOKEN_REVOKED', 5000);
+      },
+    );
 
     it('a verifier that starts after the loss waits for a certificate and then knows the revocation', async () => {
       const a = await instance();

@@ -1,11 +1,13 @@
 /**
  * A separate API process that only verifies: createVerifier with the auth servers' JWKS
- * URL and the Redis feed, nothing else (no database). GET /check answers 200 with the
- * claims' sid, or the AuthError's status and code. Prints its URL when ready.
+ * URL and the Redis feed (REDIS_URL), or the PostgreSQL feed (FEED_PG_URL: read access to the
+ * revocation log, nothing else). GET /check answers 200 with the claims' sid, or the
+ * AuthError's status and code; GET /feed the feed's stats. Prints its URL when ready.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isAuthError } from '../../src/errors.js';
+import { postgresFeed } from '../../src/feeds/postgres.js';
 import { redisFeed } from '../../src/feeds/redis.js';
 import { createVerifier } from '../../src/verifier/index.js';
 
@@ -15,7 +17,10 @@ const env = (name: string): string => {
   return value;
 };
 
-const feed = redisFeed(env('REDIS_URL'), { blockMs: 100 });
+const feed =
+  process.env.FEED_PG_URL === undefined
+    ? redisFeed(env('REDIS_URL'), { blockMs: 100 })
+    : postgresFeed(process.env.FEED_PG_URL, { pollMs: 100 });
 const verifier = createVerifier({
   jwks: env('JWKS_URL'),
   feed,
@@ -27,7 +32,8 @@ await verifier.ready();
 
 const server = createServer((request, response) => {
   if (request.url === '/feed') {
-    // XADD → read delay of the last event, from the Redis entry id (same host, one clock).
+    // Revocation → applied delay of the last event: from the Redis entry id, or from the
+    // event's own time on the PostgreSQL feed (same host, one clock).
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end(JSON.stringify(feed.stats()));
     return;

@@ -512,6 +512,26 @@ describe('Express + PostgreSQL app (express.json() mounted first)', () => {
     expect(uncaught.err).toContain(
       'notbefore/sqlite needs better-sqlite3, which is not installed: npm i better-sqlite3',
     );
+    // notbefore/mail loads without nodemailer (logMailer, the queue and the templates need
+    // none); smtpMailer, the one part that does, names it when called.
+    const mail = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import('notbefore/mail');
+        await m.logMailer((line) => console.log(line.split('\\n', 1)[0])).send(
+          m.renderMail('password-changed', { productName: 'App', to: 'a@example.com', at: 0 }));
+        try { m.smtpMailer('smtp://127.0.0.1:25', { from: 'a@example.com' }); }
+        catch (e) { console.log(e.code + ' ' + e.message); }`,
+      ],
+      app.dir,
+    );
+    expect(mail.err).toBe('');
+    expect(mail.out).toBe(
+      'mail to a@example.com: Your App password was changed\n' +
+        'ERR_NOTBEFORE_MISSING_PEER smtpMailer (notbefore/mail) needs nodemailer, which is not installed: npm i nodemailer\n',
+    );
   });
 
   it('the CLI: --version, keys without any peer, serve names what to install, bench is gone', async () => {
@@ -813,6 +833,8 @@ describe('strict TypeScript apps (skipLibCheck: false)', () => {
       './sqlite': ['better-sqlite3'],
       './postgres': ['pg'],
       './redis': ['ioredis'],
+      // smtpMailer's types are notbefore's own: an app type-checks without @types/nodemailer.
+      './mail': [],
       './fastify': ['fastify'],
       './express': ['express'],
       './hono': ['hono'],

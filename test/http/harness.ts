@@ -59,7 +59,6 @@ export async function makeAuth(
   const auth = createAuth({
     store,
     clock,
-    adminEmails: [ADMIN],
     password: { memoryCost: 1024, timeCost: 1, parallelism: 1, allowWeakHash: true },
     ...extra,
   });

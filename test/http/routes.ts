@@ -1,11 +1,24 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { performance } from 'node:perf_hooks';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ManualClock } from '../../src/clock.js';
 import { UndeclaredErrorCode } from '../../src/http/routes/index.js';
+import { smtpMailer } from '../../src/mail/index.js';
+import type { Mail } from '../../src/mail/types.js';
 import { createMetrics } from '../../src/metrics.js';
+import { LINK_THROTTLE } from '../../src/sessions/links.js';
 import type { Auth } from '../../src/sessions/types.js';
+import { type SmtpSink, startSmtpSink } from '../mail/smtp-sink.js';
+import {
+  eventually,
+  expectTimingAlike,
+  interleavedMedians,
+  PUBLIC_URL,
+  settled,
+  tapped,
+} from '../sessions/lifecycle.js';
 import {
   ADMIN,
   api,
@@ -17,6 +30,7 @@ import {
   PASSWORD,
   readStream,
   type ServerOptions,
+  type TestResponse,
   type TestServer,
 } from './harness.js';
 
@@ -87,8 +101,8 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
     /** Answers whose code their route does not declare (the OpenAPI document lacks it). */
     const undeclared: string[] = [];
 
-    const start = async (options: ServerOptions = {}): Promise<TestServer> => {
-      const s = await make(auth, {
+    const start = async (options: ServerOptions = {}, on: Auth = auth): Promise<TestServer> => {
+      const s = await make(on, {
         rateLimit: 0,
         clock,
         heartbeatMs: 60_000,
@@ -126,6 +140,11 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
       const res = await client.call('POST', '/auth/login', { email, password: PASSWORD });
       expect(res.status).toBe(200);
       return client;
+    };
+    /** An administrator: made in the library (roles are granted, never taken at signup). */
+    const adminApi = async () => {
+      await auth.signup({ email: ADMIN, password: PASSWORD, roles: ['admin'] });
+      return loginApi(ADMIN);
     };
     const signupBrowser = async (email = 'bea@example.com') => {
       const b = browser(server);
@@ -669,7 +688,7 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
       });
 
       it('7.4.5 7.4.2: admins set roles, disable, enable and end sessions', async () => {
-        const admin = await signupApi(ADMIN);
+        const admin = await adminApi();
         const user = await signupApi();
         const userId = (await user.call('GET', '/auth/me')).json().user.id;
         const roles = await admin.call('PUT', `/admin/users/${userId}/roles`, {
@@ -703,7 +722,7 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
       });
 
       it('3.3.5: the largest allowed role list still fits a 4096-byte cookie', async () => {
-        const admin = await signupApi(ADMIN);
+        const admin = await adminApi();
         const b = await signupBrowser();
         const userId = (await b.call('GET', '/auth/me')).json().user.id;
         const roles = Array.from(
@@ -746,10 +765,18 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
         ['DELETE', '/auth/account'],
         ['DELETE', '/auth/sessions/abc'],
         ['PUT', '/admin/users/abc/roles'],
+        ['POST', '/auth/email/verify/request'],
+        ['POST', '/auth/email/verify'],
+        ['POST', '/auth/password/forgot'],
+        ['POST', '/auth/password/reset'],
+        ['POST', '/auth/email'],
+        ['POST', '/auth/email/confirm'],
+        ['POST', '/admin/invitations'],
+        ['POST', '/auth/invitations/accept'],
       ] as const;
 
       it('bad bodies get 400 VALIDATION_FAILED, never a 500', async () => {
-        const admin = await signupApi(ADMIN);
+        const admin = await adminApi();
         for (const [method, path] of routes) {
           for (const [type, body] of garbage) {
             const init = {
@@ -768,7 +795,7 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
       });
 
       it('malformed URLs get a 4xx in the contract shape, never the framework shape', async () => {
-        const admin = await signupApi(ADMIN);
+        const admin = await adminApi();
         for (const [method, path] of [
           ['DELETE', '/auth/sessions/%E0%A4%A'],
           ['DELETE', '/auth/sessions/%ZZ'],
@@ -1028,7 +1055,7 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
       });
 
       it('sends token-claims-change after a role change', async () => {
-        const admin = await signupApi(ADMIN);
+        const admin = await adminApi();
         const user = await signupApi();
         const userId = (await user.call('GET', '/auth/me')).json().user.id;
         const reading = readStream(await sse(user), 500);
@@ -1115,6 +1142,480 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
         } finally {
           await short.close();
         }
+      });
+    });
+
+    describe('account lifecycle (issue 12)', () => {
+      let sink: SmtpSink;
+      let sent: Mail[];
+      /** A server whose auth mails through the sink; closed with the test. */
+      let mailing: { auth: Auth; server: TestServer; clock: ManualClock };
+      const closing: (() => Promise<void>)[] = [];
+
+      const withMail = async (
+        options: Parameters<typeof makeAuth>[0] = {},
+        server: ServerOptions = {},
+      ) => {
+        const tap = tapped(smtpMailer(sink.url, { from: 'auth@example.test' }));
+        sent = tap.sent;
+        const made = await makeAuth(
+          { mailer: tap.mailer, publicUrl: PUBLIC_URL, ...options },
+          makeStore,
+        );
+        closing.push(made.close);
+        return { auth: made.auth, clock: made.clock, server: await start(server, made.auth) };
+      };
+      /** The token of the next `kind` link mailed to `to`. */
+      const linkFor = async (to: string, kind: string) =>
+        sink.linkIn(await sink.next((m) => m.to === to && m.text.includes(`#${kind}=`)), kind);
+      /** Everything of an answer a client can see but the timing. */
+      const visible = (res: TestResponse) => ({
+        status: res.status,
+        body: res.body,
+        cookies: res.cookies,
+        headers: [...res.headers].filter(([name]) => name !== 'date'),
+      });
+
+      beforeAll(async () => {
+        sink = await startSmtpSink();
+      });
+      afterAll(async () => {
+        await sink.close();
+      });
+      beforeEach(async () => {
+        mailing = await withMail();
+      });
+      afterEach(async () => {
+        for (const s of extra.splice(0)) await s.close();
+        for (const close of closing.splice(0)) await close();
+      });
+
+      it('6.4.x forgot → mailed link → reset: 202 alike, 204; every session ends and the old password dies', async () => {
+        const { server: srv } = mailing;
+        const a = api(srv);
+        expect(
+          (await a.call('POST', '/auth/signup', { email: 'ann@example.com', password: PASSWORD }))
+            .status,
+        ).toBe(201);
+        const b = browser(srv);
+        expect(
+          (await b.call('POST', '/auth/login', { email: 'ann@example.com', password: PASSWORD }))
+            .status,
+        ).toBe(200);
+        const known = await api(srv).call('POST', '/auth/password/forgot', {
+          email: 'ann@example.com',
+        });
+        const unknown = await api(srv).call('POST', '/auth/password/forgot', {
+          email: 'nobody@example.com',
+        });
+        expect(known.status, known.body).toBe(202);
+        expect(visible(unknown)).toEqual(visible(known));
+        expect(known.body).toBe('');
+        const token = await linkFor('ann@example.com', 'reset-password');
+        const reset = await api(srv).call('POST', '/auth/password/reset', {
+          token,
+          newPassword: 'a brand new passphrase',
+        });
+        expect(reset.status).toBe(204);
+        for (const client of [a, b]) {
+          const me = await client.call('GET', '/auth/me');
+          expect(me.status).toBe(401);
+          expect(me.json().error).toMatchObject({ code: 'TOKEN_REVOKED', reason: 'user' });
+        }
+        expect((await b.call('POST', '/auth/refresh')).status).toBe(401);
+        const old = await api(srv).call('POST', '/auth/login', {
+          email: 'ann@example.com',
+          password: PASSWORD,
+        });
+        expect(old.json().error.code).toBe('INVALID_CREDENTIALS');
+        const fresh = api(srv);
+        expect(
+          (
+            await fresh.call('POST', '/auth/login', {
+              email: 'ann@example.com',
+              password: 'a brand new passphrase',
+            })
+          ).status,
+        ).toBe(200);
+        expect((await fresh.call('GET', '/auth/me')).json().claims.email_verified).toBe(true);
+        const again = await api(srv).call('POST', '/auth/password/reset', {
+          token,
+          newPassword: 'yet another passphrase',
+        });
+        expect(again.status).toBe(400);
+        expect(again.json().error.code).toBe('LINK_INVALID');
+        await sink.next((m) => m.to === 'ann@example.com' && /password was reset/.test(m.subject));
+      });
+
+      it('verification: request (signed in) → link → 204; a refresh carries email_verified', async () => {
+        const a = api(mailing.server);
+        await a.call('POST', '/auth/signup', { email: 'ann@example.com', password: PASSWORD });
+        const before = (await a.call('GET', '/auth/me')).json();
+        expect(before.claims.email_verified).toBe(false);
+        expect(before.user.emailVerified).toBe(false);
+        expect((await a.call('POST', '/auth/email/verify/request')).status).toBe(202);
+        expect((await api(server).call('POST', '/auth/email/verify/request')).status).toBe(401);
+        const token = await linkFor('ann@example.com', 'verify-email');
+        expect(
+          (await api(mailing.server).call('POST', '/auth/email/verify', { token })).status,
+        ).toBe(204);
+        expect((await a.call('GET', '/auth/me')).json().error).toMatchObject({ reason: 'claims' });
+        expect((await a.call('POST', '/auth/refresh', { refreshToken: a.refresh })).status).toBe(
+          200,
+        );
+        const after = (await a.call('GET', '/auth/me')).json();
+        expect(after.claims.email_verified).toBe(true);
+        expect(after.user.emailVerified).toBe(true);
+      });
+
+      it('email change: the confirming browser keeps its session in cookies; the other device and the old address are out', async () => {
+        const srv = mailing.server;
+        const b = browser(srv);
+        await b.call('POST', '/auth/signup', { email: 'bea@example.com', password: PASSWORD });
+        const a = api(srv);
+        await a.call('POST', '/auth/login', { email: 'bea@example.com', password: PASSWORD });
+        const wrong = await b.call('POST', '/auth/email', {
+          newEmail: 'new@example.com',
+          password: 'not the password at all',
+        });
+        expect(wrong.json().error.code).toBe('INVALID_CREDENTIALS');
+        expect(
+          (await b.call('POST', '/auth/email', { newEmail: 'new@example.com', password: PASSWORD }))
+            .status,
+        ).toBe(202);
+        await sink.next(
+          (m) => m.to === 'bea@example.com' && /new email address was requested/.test(m.subject),
+        );
+        const token = await linkFor('new@example.com', 'confirm-email');
+        const confirmed = await b.call('POST', '/auth/email/confirm', { token });
+        expect(confirmed.status).toBe(200);
+        expect(confirmed.json().accessToken).toBeUndefined();
+        expect(confirmed.json().user).toMatchObject({
+          email: 'new@example.com',
+          emailVerified: true,
+        });
+        expect(confirmed.cookies.some((c) => c.startsWith('__Host-nb_access='))).toBe(true);
+        expect((await b.call('GET', '/auth/me')).json().user.email).toBe('new@example.com');
+        expect((await b.call('POST', '/auth/refresh')).status).toBe(200);
+        expect((await a.call('GET', '/auth/me')).status).toBe(401);
+        const old = await api(srv).call('POST', '/auth/login', {
+          email: 'bea@example.com',
+          password: PASSWORD,
+        });
+        expect(old.json().error.code).toBe('INVALID_CREDENTIALS');
+        expect(
+          (
+            await api(srv).call('POST', '/auth/login', {
+              email: 'new@example.com',
+              password: PASSWORD,
+            })
+          ).status,
+        ).toBe(200);
+        const reused = await api(srv).call('POST', '/auth/email/confirm', { token });
+        expect(reused.status).toBe(400);
+        expect(reused.json().error.code).toBe('LINK_INVALID');
+      });
+
+      it('email change confirmed by bearer keeps that session with tokens in the body; signed out gets 204', async () => {
+        const srv = mailing.server;
+        const a = api(srv);
+        await a.call('POST', '/auth/signup', { email: 'ann@example.com', password: PASSWORD });
+        await a.call('POST', '/auth/email', { newEmail: 'ann2@example.com', password: PASSWORD });
+        const kept = await a.call('POST', '/auth/email/confirm', {
+          token: await linkFor('ann2@example.com', 'confirm-email'),
+        });
+        expect(kept.status).toBe(200);
+        expect(kept.json().accessToken).toEqual(expect.any(String));
+        expect((await a.call('GET', '/auth/me')).json().user.email).toBe('ann2@example.com');
+        await a.call('POST', '/auth/email', { newEmail: 'ann3@example.com', password: PASSWORD });
+        const token = await linkFor('ann3@example.com', 'confirm-email');
+        const signedOut = await api(srv).call('POST', '/auth/email/confirm', { token });
+        expect(signedOut.status).toBe(204);
+        expect((await a.call('GET', '/auth/me')).status).toBe(401);
+      });
+
+      it('6.3.2 invitations: admin only, 201 { id } (never the link); accepted in a browser: 201 with cookies and the roles', async () => {
+        const srv = mailing.server;
+        await mailing.auth.signup({ email: ADMIN, password: PASSWORD, roles: ['admin'] });
+        const admin = api(srv);
+        await admin.call('POST', '/auth/login', { email: ADMIN, password: PASSWORD });
+        const user = api(srv);
+        await user.call('POST', '/auth/signup', { email: 'ann@example.com', password: PASSWORD });
+        const refused = await user.call('POST', '/admin/invitations', { email: 'cat@example.com' });
+        expect(refused.status).toBe(403);
+        expect(refused.json().error.code).toBe('FORBIDDEN');
+        const invited = await admin.call('POST', '/admin/invitations', {
+          email: 'cat@example.com',
+          roles: ['editor'],
+        });
+        expect(invited.status).toBe(201);
+        expect(invited.json()).toEqual({ id: expect.any(String) });
+        const taken = await admin.call('POST', '/admin/invitations', { email: 'ann@example.com' });
+        expect(taken.status).toBe(409);
+        const token = await linkFor('cat@example.com', 'invitation');
+        expect(invited.body).not.toContain(token);
+        const b = browser(srv);
+        const accepted = await b.call('POST', '/auth/invitations/accept', {
+          token,
+          password: PASSWORD,
+        });
+        expect(accepted.status).toBe(201);
+        expect(accepted.json().accessToken).toBeUndefined();
+        expect(accepted.json().user).toMatchObject({
+          email: 'cat@example.com',
+          roles: ['editor'],
+          emailVerified: true,
+        });
+        expect((await b.call('GET', '/auth/me')).json().claims.roles).toEqual(['editor']);
+        const cross = await browser(srv).call(
+          'POST',
+          '/auth/invitations/accept',
+          { token, password: PASSWORD },
+          { origin: 'https://evil.example' },
+        );
+        expect(cross.status).toBe(403);
+        const again = await api(srv).call('POST', '/auth/invitations/accept', {
+          token,
+          password: PASSWORD,
+        });
+        expect(again.status).toBe(400);
+        expect(again.json().error.code).toBe('LINK_INVALID');
+      });
+
+      it('LINK_INVALID: one 400 answer for any unusable token on every route that takes one', async () => {
+        const srv = mailing.server;
+        const answers = new Set<string>();
+        for (const token of ['x', 'A'.repeat(43), 'Z'.repeat(256)]) {
+          for (const [path, body] of [
+            ['/auth/email/verify', { token }],
+            ['/auth/password/reset', { token, newPassword: 'a brand new passphrase' }],
+            ['/auth/email/confirm', { token }],
+            ['/auth/invitations/accept', { token, password: PASSWORD }],
+          ] as const) {
+            const res = await api(srv).call('POST', path, body);
+            expect(res.status, path).toBe(400);
+            answers.add(JSON.stringify(res.json()));
+          }
+        }
+        // One answer for all: the same code, the same message.
+        expect(answers.size).toBe(1);
+        expect(JSON.parse([...answers][0]!)).toEqual({
+          error: { code: 'LINK_INVALID', message: expect.any(String) },
+        });
+      });
+
+      it('6.3.8 requireVerifiedEmail: signup answers 202 alike for new and taken addresses, in body and timing', async () => {
+        // A hash that costs something, so that skipping it for a taken address would show.
+        const strict = await withMail(
+          {
+            requireVerifiedEmail: true,
+            password: { memoryCost: 8192, timeCost: 2, parallelism: 1, allowWeakHash: true },
+          },
+          { trustProxy: true },
+        );
+        const owners: string[] = [];
+        for (let i = 0; i < 30; i += 1) {
+          owners.push(`owner${i}@example.com`);
+          await strict.auth.signup({ email: `owner${i}@example.com`, password: PASSWORD });
+        }
+        await eventually(
+          () => sink.mails.filter((x) => x.to === 'owner29@example.com').length === 1,
+          'setup mails',
+        );
+        let n = 0;
+        const signup = (email: string) => {
+          n += 1;
+          return api(strict.server).call(
+            'POST',
+            '/auth/signup',
+            { email, password: PASSWORD },
+            { 'x-forwarded-for': `198.51.100.${n % 250}` },
+          );
+        };
+        // Warm both paths, and let their mails arrive.
+        const warm = [await signup('warm@example.com'), await signup('owner29@example.com')];
+        expect(visible(warm[1]!)).toEqual(visible(warm[0]!));
+        await eventually(
+          () =>
+            sink.mails.filter((x) => x.to === 'warm@example.com' || x.to === 'owner29@example.com')
+              .length === 3,
+          'warm-up mails',
+        );
+        const delivered = sink.mails.length;
+        const handedOver = sent.length;
+        const seen: ReturnType<typeof visible>[] = [];
+        // Over HTTP on a loaded machine: 25 % or 5 ms.
+        await expectTimingAlike(
+          `routes:${name} signup (requireVerifiedEmail) new/taken`,
+          (attempt) => {
+            // Each measurement in a fresh throttle window: every owner gets its notice.
+            strict.clock.advance(LINK_THROTTLE.windowMs);
+            return interleavedMedians(
+              30,
+              async (i) => seen.push(visible(await signup(`new${attempt}-${i}@example.com`))),
+              async (i) => seen.push(visible(await signup(owners[i]!))),
+              () => settled(sink, sent, delivered, handedOver),
+            );
+          },
+          5,
+        );
+        for (const answer of seen) expect(answer).toEqual(visible(warm[0]!));
+        expect(warm[0]!.status).toBe(202);
+        // The new accounts got a verification link, the owners a notice; nobody is signed in.
+        const mail = await sink.next((x) => x.to === 'new0-0@example.com');
+        expect(mail.text).toContain('#verify-email=');
+        await sink.next((x) => x.to === 'owner0@example.com' && /tried to sign up/.test(x.subject));
+        const login = await api(strict.server).call('POST', '/auth/login', {
+          email: 'new0-0@example.com',
+          password: PASSWORD,
+        });
+        expect(login.status).toBe(403);
+        expect(login.json().error.code).toBe('EMAIL_NOT_VERIFIED');
+        const wrong = await api(strict.server).call('POST', '/auth/login', {
+          email: 'new0-0@example.com',
+          password: 'not the password at all',
+        });
+        expect(wrong.json().error.code).toBe('INVALID_CREDENTIALS');
+        const token = sink.linkIn(
+          await sink.next((x) => x.to === 'new0-0@example.com'),
+          'verify-email',
+        );
+        expect(
+          (await api(strict.server).call('POST', '/auth/email/verify', { token })).status,
+        ).toBe(204);
+        expect(
+          (
+            await api(strict.server).call('POST', '/auth/login', {
+              email: 'new0-0@example.com',
+              password: PASSWORD,
+            })
+          ).status,
+        ).toBe(200);
+      }, 60_000);
+
+      it('6.3.8 forgot-password answers alike for known and unknown addresses, in body and timing', async () => {
+        const srv = await start({ trustProxy: true }, mailing.auth);
+        const known: string[] = [];
+        for (let i = 0; i < 31; i += 1) {
+          known.push(`known${i}@example.com`);
+          await mailing.auth.signup({ email: `known${i}@example.com`, password: PASSWORD });
+        }
+        let n = 0;
+        const forgot = (email: string) => {
+          n += 1;
+          return api(srv).call(
+            'POST',
+            '/auth/password/forgot',
+            { email },
+            { 'x-forwarded-for': `192.0.2.${n % 250}` },
+          );
+        };
+        const warm = [await forgot('known30@example.com'), await forgot('warm@example.com')];
+        expect(visible(warm[1]!)).toEqual(visible(warm[0]!));
+        await linkFor('known30@example.com', 'reset-password');
+        const delivered = sink.mails.length;
+        const handedOver = sent.length;
+        const seen: ReturnType<typeof visible>[] = [];
+        // Over HTTP on a loaded machine: 25 % or 5 ms.
+        await expectTimingAlike(
+          `routes:${name} forgot-password known/unknown`,
+          (attempt) => {
+            mailing.clock.advance(LINK_THROTTLE.windowMs);
+            return interleavedMedians(
+              30,
+              async (i) => seen.push(visible(await forgot(known[i]!))),
+              async (i) => seen.push(visible(await forgot(`unknown${attempt}-${i}@example.com`))),
+              () => settled(sink, sent, delivered, handedOver),
+            );
+          },
+          5,
+        );
+        for (const answer of seen) expect(answer).toEqual(visible(warm[0]!));
+        expect(sent.filter((x) => x.to.startsWith('unknown'))).toEqual([]);
+      }, 60_000);
+
+      it('link requests beyond the per-client limit get 429 with Retry-After', async () => {
+        // One client address, whatever the adapter can tell of the socket.
+        const srv = await start({ trustProxy: true }, mailing.auth);
+        let last: TestResponse | undefined;
+        for (let i = 0; i < 12 && last?.status !== 429; i += 1)
+          last = await api(srv).call(
+            'POST',
+            '/auth/password/forgot',
+            { email: `x${i}@example.com` },
+            { 'x-forwarded-for': '203.0.113.7' },
+          );
+        expect(last?.status).toBe(429);
+        expect(last?.json().error.code).toBe('RATE_LIMITED');
+        expect(Number(last?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      });
+
+      it('a mail server that is down or slow never turns a request into a 5xx or a hang', async () => {
+        const down = await makeAuth(
+          {
+            mailer: smtpMailer('smtp://127.0.0.1:9', { from: 'a@example.test' }),
+            publicUrl: PUBLIC_URL,
+            onError: () => {},
+          },
+          makeStore,
+        );
+        closing.push(down.close);
+        // Nothing listens on port 9: every send is refused. The sink answers each mail late.
+        const refusing = await start({}, down.auth);
+        sink.delayMs = 3_000;
+        try {
+          for (const srv of [refusing, mailing.server]) {
+            const a = api(srv);
+            await a.call('POST', '/auth/signup', { email: 'ann@example.com', password: PASSWORD });
+            const t0 = performance.now();
+            const answers = [
+              await api(srv).call('POST', '/auth/password/forgot', { email: 'ann@example.com' }),
+              await a.call('POST', '/auth/email/verify/request'),
+              await a.call('POST', '/auth/email', {
+                newEmail: 'new@example.com',
+                password: PASSWORD,
+              }),
+              await a.call('POST', '/auth/password', {
+                currentPassword: PASSWORD,
+                newPassword: 'a brand new passphrase',
+              }),
+            ];
+            expect(answers.map((r) => r.status)).toEqual([202, 202, 202, 200]);
+            expect(performance.now() - t0).toBeLessThan(2_000);
+          }
+        } finally {
+          sink.delayMs = 0;
+        }
+      }, 30_000);
+
+      it('without a mailer the routes that mail a link answer 404; links still redeem', async () => {
+        const a = await signupApi();
+        await auth.signup({ email: ADMIN, password: PASSWORD, roles: ['admin'] });
+        const admin = await loginApi(ADMIN);
+        for (const [client, path, body] of [
+          [a, '/auth/email/verify/request', undefined],
+          [api(server), '/auth/password/forgot', { email: 'ann@example.com' }],
+          [a, '/auth/email', { newEmail: 'new@example.com', password: PASSWORD }],
+          [admin, '/admin/invitations', { email: 'new@example.com' }],
+        ] as const) {
+          const res = await client.call('POST', path, body);
+          expect(res.status, path).toBe(404);
+          expect(res.json().error.code).toBe('NOT_FOUND');
+        }
+        const bad = await api(server).call('POST', '/auth/email/verify', { token: 'A'.repeat(43) });
+        expect(bad.json().error.code).toBe('LINK_INVALID');
+        // An invitation made without a mailer (the CLI prints its link) is accepted all the same.
+        const quiet = await makeAuth({ publicUrl: PUBLIC_URL }, makeStore);
+        closing.push(quiet.close);
+        const { link } = await quiet.auth.invite({ email: 'cat@example.com', roles: ['editor'] });
+        const token = link.slice(`${PUBLIC_URL}/#invitation=`.length);
+        const accepted = await api(await start({}, quiet.auth)).call(
+          'POST',
+          '/auth/invitations/accept',
+          { token, password: PASSWORD },
+        );
+        expect(accepted.status).toBe(201);
+        expect(accepted.json().user.roles).toEqual(['editor']);
       });
     });
   });

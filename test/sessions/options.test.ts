@@ -39,7 +39,10 @@ describe('createAuth options are checked at construction', () => {
       failOpen: true,
       clockSkew: 0,
       clock: manualClock(),
-      adminEmails: ['admin@example.test'],
+      mailer: { send: async () => {} },
+      publicUrl: 'https://app.example.com/',
+      requireVerifiedEmail: true,
+      productName: 'Acme',
       password: { ...CHEAP_HASH, minLength: 10, maxLength: 100 },
       bannedPasswordWords: ['acme'],
       throttle: { windowSeconds: 60, account: { free: 1, max: 2 }, client: { free: 3, max: 4 } },
@@ -54,6 +57,10 @@ describe('createAuth options are checked at construction', () => {
       failOpen: true,
       clockSkew: 0,
       throttle: { windowSeconds: 60, account: { free: 1, max: 2 } },
+      publicUrl: 'https://app.example.com',
+      requireVerifiedEmail: true,
+      productName: 'Acme',
+      hasMailer: true,
     });
     await auth.close();
     await all.store.close();
@@ -144,12 +151,41 @@ describe('createAuth options are checked at construction', () => {
       [{ clock: () => 1 }, /^createAuth: clock must be a Clock with now\(\); got a function$/],
       [{ onError: 'log' }, /^createAuth: onError must be a function; got a string$/],
       [{ isBreached: true }, /^createAuth: isBreached must be a function; got true$/],
-      [{ adminEmails: 'a@example.test' }, /^createAuth: adminEmails must be an array of strings/],
+      [
+        { mailer: { sendMail: () => {} } },
+        /^createAuth: mailer must be a Mailer .*without send\(\)$/,
+      ],
+      [
+        { publicUrl: 'app.example.com' },
+        /^createAuth: publicUrl must be an absolute http\(s\) URL/,
+      ],
+      [
+        { publicUrl: 'javascript:alert(1)' },
+        /^createAuth: publicUrl must be an absolute http\(s\) URL/,
+      ],
+      [{ publicUrl: 'https://app.example.com/#x' }, /^createAuth: publicUrl must have no query/],
+      [{ requireVerifiedEmail: 'yes' }, /^createAuth: requireVerifiedEmail must be true or false/],
+      [{ requireVerifiedEmail: true }, /^createAuth: requireVerifiedEmail needs a mailer/],
+      [{ mailer: { send: async () => {} } }, /^createAuth: publicUrl is needed with a mailer/],
+      [{ productName: '' }, /^createAuth: productName must be a non-empty string/],
+      // Signing up no longer grants roles by address (ASVS 6.3.2): invitations do.
+      [{ adminEmails: ['a@example.test'] }, /^createAuth: unknown option adminEmails/],
       [{ clockSkew: 301 }, /^createAuth: clockSkew must be at most 300 s; got 301$/],
       [{ issuer: 42 }, /^createAuth: issuer must be a string; got 42$/],
     ];
     for (const [options, message] of cases) expect(refusal(options).message).toMatch(message);
     expect(refusal(null).message).toBe('createAuth: options must be an object; got null');
+  });
+
+  it('publicUrl defaults to an http(s) issuer; productName to its host', () => {
+    expect(resolveOptions({ issuer: 'https://auth.example.com/' })).toMatchObject({
+      publicUrl: 'https://auth.example.com',
+      productName: 'auth.example.com',
+    });
+    expect(resolveOptions({})).toMatchObject({ publicUrl: null, productName: 'notbefore' });
+    expect(resolveOptions({ publicUrl: 'http://localhost:3000/app/' }).publicUrl).toBe(
+      'http://localhost:3000/app',
+    );
   });
 
   it('an issuer or audience must be a StringOrURI (RFC 7519 §2)', () => {

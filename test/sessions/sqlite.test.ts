@@ -1,7 +1,9 @@
 import { describeAuthFlows } from './flows.js';
 import { sqliteFactory } from './helpers.js';
+import { describeLifecycle } from './lifecycle.js';
 import { describeRaceHoles } from './races.js';
 
 const factory = sqliteFactory;
 describeAuthFlows('sqlite', factory);
 describeRaceHoles('sqlite', factory);
+describeLifecycle('sqlite', factory);

@@ -112,8 +112,10 @@ export class Cluster {
         // Each simulated client has an address of its own in X-Forwarded-For, so the
         // per-client failure count does not lump every client of the run together.
         '--trust-proxy',
-        '--admin-email',
-        config.adminEmail,
+        // One instance invites the admin: each start of one with --admin-email invites
+        // anew while the account does not exist, which would supersede the link read from
+        // serve0's log (see adminInvitation). Once the admin exists, restarts leave it be.
+        ...(name === 'serve0' ? ['--admin-email', config.adminEmail] : []),
         '--log-level',
         'warn',
       ];
@@ -147,6 +149,23 @@ export class Cluster {
       config.now,
     );
     await this.verifier.start();
+  }
+
+  /**
+   * The invitation token `--admin-email` made serve0 log (at warn, after it listens): the
+   * admin's account comes from accepting it, as a deployment's first admin does.
+   */
+  async adminInvitation(timeoutMs = 20_000): Promise<string> {
+    const serve = this.serve('serve0');
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const links = [...serve.tail(16_000).matchAll(/"link":"[^"]*#invitation=([\w-]+)"/g)];
+      const token = links.at(-1)?.[1];
+      if (token !== undefined) return token;
+      if (Date.now() > deadline || !serve.running)
+        throw new Error(`serve0 logged no admin invitation:\n${serve.tail()}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** Every exit the harness did not cause. */

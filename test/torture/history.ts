@@ -20,6 +20,7 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export type OpKind =
   | 'signup'
+  | 'accept-invitation'
   | 'login'
   | 'refresh'
   | 'me'

@@ -44,7 +44,8 @@ export interface Revocation {
 }
 
 const ok = (op: Op): boolean => op.status !== null && op.status >= 200 && op.status < 300;
-const isSignIn = (op: Op): boolean => op.kind === 'login' || op.kind === 'signup';
+const isSignIn = (op: Op): boolean =>
+  op.kind === 'login' || op.kind === 'signup' || op.kind === 'accept-invitation';
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);

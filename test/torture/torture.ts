@@ -108,6 +108,7 @@ export async function runTorture(options: TortureOptions): Promise<Report> {
       clients: config.clients,
       guessers: config.guessers,
       adminEmail: 'admin@torture.test',
+      adminInvitation: await cluster.adminInvitation(),
       probeSpanMs: checkConfig.longBoundMs + 1500,
     });
     await world.setup();

@@ -23,6 +23,8 @@ export interface WorkloadOptions {
   clients: number;
   guessers: number;
   adminEmail: string;
+  /** The token of the admin's invitation (see Cluster.adminInvitation). */
+  adminInvitation: string;
   /** How long a probe keeps retrying a token that is still accepted (ms). */
   probeSpanMs: number;
 }
@@ -464,21 +466,25 @@ export class Admin {
     return this.rng.pick(SERVES);
   }
 
+  /** Accepts the invitation `--admin-email` made; after a lost answer, signs in instead. */
   async signup(): Promise<void> {
     for (let attempt = 0; attempt < 5 && this.session === undefined; attempt++) {
+      const accept = attempt === 0;
       const { op } = await this.world.call({
-        kind: attempt === 0 ? 'signup' : 'login',
+        kind: accept ? 'accept-invitation' : 'login',
         actor: this.name,
         process: SERVES[attempt % SERVES.length] as ServeName,
         method: 'POST',
-        path: attempt === 0 ? '/auth/signup' : '/auth/login',
-        body: { email: this.email, password: this.password },
+        path: accept ? '/auth/invitations/accept' : '/auth/login',
+        body: accept
+          ? { token: this.world.options.adminInvitation, password: this.password }
+          : { email: this.email, password: this.password },
         forwardedFor: this.address,
         meta: { email: this.email, password: this.password },
       });
       this.keep(op);
     }
-    if (this.session === undefined) throw new Error('the admin could not sign up');
+    if (this.session === undefined) throw new Error('the admin could not accept its invitation');
   }
 
   private keep(op: Op): boolean {

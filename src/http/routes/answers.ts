@@ -1,7 +1,7 @@
 import type { SignedIn, StepUp } from '../../sessions/types.js';
 import { clearedCookies, sessionCookies } from '../cookies.js';
 import type { Authenticated, HttpContext } from '../core.js';
-import { type HttpResponse, json } from '../response.js';
+import { BASE_HEADERS, type HttpResponse, json } from '../response.js';
 import { signedInBrowser } from '../schemas.js';
 
 const secondsUntil = (ctx: HttpContext, ms: number): number => (ms - ctx.clock.now()) / 1000;
@@ -50,3 +50,13 @@ export const signInResponses = {
   200: ['Signed in. Browser transport: cookies and this body.', signedInBrowser],
   201: ['Signed up and signed in.', signedInBrowser],
 } as const;
+
+/**
+ * 202 without a body: the request was taken, and a mail may follow. The same answer whether
+ * or not an account was concerned, so it can say nothing about one.
+ */
+export const accepted = (): HttpResponse => ({
+  status: 202,
+  headers: { ...BASE_HEADERS, 'cache-control': 'no-store' },
+  cookies: [],
+});

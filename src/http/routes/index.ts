@@ -4,6 +4,7 @@ import { authenticateRequest, isResponse } from '../kit.js';
 import { type HttpRequest, view } from '../request.js';
 import type { HttpResponse } from '../response.js';
 import { ADMIN_ROUTES } from './admin.js';
+import { LIFECYCLE_ROUTES } from './lifecycle.js';
 import { metaRoutes } from './meta.js';
 import { SESSION_ROUTES } from './session.js';
 import { SIGN_IN_ROUTES } from './sign-in.js';
@@ -16,6 +17,7 @@ export const ROUTES: readonly RouteDef[] = [
   ...SIGN_IN_ROUTES,
   ...SESSION_ROUTES,
   ...ADMIN_ROUTES,
+  ...LIFECYCLE_ROUTES,
   ...metaRoutes(() => ROUTES),
 ];
 

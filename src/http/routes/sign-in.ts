@@ -4,11 +4,11 @@ import { ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE } from '../cookies.js';
 import { failure, type HttpContext, parseBody } from '../core.js';
 import { clientAddress, type RequestView, sameOrigin, wantsBearer } from '../request.js';
 import * as S from '../schemas.js';
-import { signedIn, signInResponses, withCleared } from './answers.js';
+import { accepted, signedIn, signInResponses, withCleared } from './answers.js';
 import { codes, PASSWORD_CHECK, type RouteDef } from './types.js';
 
 /** Rate limit, and for browsers the login-CSRF check (JSON only, same origin). */
-function admitSignIn(ctx: HttpContext, req: RequestView, bearer: boolean): void {
+export function admitSignIn(ctx: HttpContext, req: RequestView, bearer: boolean): void {
   if (!bearer && !sameOrigin(req, ctx.trustedOrigins, ctx.trustProxy)) {
     throw new AuthError('CSRF_FAILED', 'Cross-site sign-in refused.');
   }
@@ -20,7 +20,7 @@ function admitSignIn(ctx: HttpContext, req: RequestView, bearer: boolean): void 
 }
 
 /** `clientKey` for the store's throttle, only when the address is known. */
-const withClientKey = <T extends object>(
+export const withClientKey = <T extends object>(
   ctx: HttpContext,
   req: RequestView,
   input: T,
@@ -35,7 +35,11 @@ const withClientKey = <T extends object>(
  * must leave the session the cookies name alive, or anyone able to make the browser
  * post a failed sign-in could sign its user out.
  */
-async function endBrowserSession(ctx: HttpContext, req: RequestView, keep: string): Promise<void> {
+export async function endBrowserSession(
+  ctx: HttpContext,
+  req: RequestView,
+  keep: string,
+): Promise<void> {
   const access = req.cookies[ACCESS_COOKIE];
   if (access !== undefined) {
     try {
@@ -61,10 +65,13 @@ async function endBrowserSession(ctx: HttpContext, req: RequestView, keep: strin
  * What issuing a session's tokens can answer besides its own checks: a revocation that
  * overlapped the sign-in (TOKEN_REVOKED), or an instance not ready yet.
  */
-const ISSUE = codes('TOKEN_REVOKED', 'REVOCATION_STATE_STALE', 'STORE_UNAVAILABLE');
+export const ISSUE = codes('TOKEN_REVOKED', 'REVOCATION_STATE_STALE', 'STORE_UNAVAILABLE');
 
-/** A password sign-in: the cross-site and rate checks, the password, a disabled account. */
-const LOGIN = codes('CSRF_FAILED', PASSWORD_CHECK, 'ACCOUNT_DISABLED', ISSUE);
+/**
+ * A password sign-in: the cross-site and rate checks, the password, a disabled or (with
+ * requireVerifiedEmail) unverified account.
+ */
+const LOGIN = codes('CSRF_FAILED', PASSWORD_CHECK, 'ACCOUNT_DISABLED', 'EMAIL_NOT_VERIFIED', ISSUE);
 
 /** Sign-up, sign-in and refresh: the routes that open or continue a session. */
 export const SIGN_IN_ROUTES: readonly RouteDef[] = [
@@ -74,7 +81,10 @@ export const SIGN_IN_ROUTES: readonly RouteDef[] = [
     summary: 'Create a user and sign in',
     access: 'none',
     body: S.credentialsBody,
-    responses: { 201: signInResponses[201] },
+    responses: {
+      201: signInResponses[201],
+      202: ['requireVerifiedEmail: a mail is on its way (the same for a taken address).'],
+    },
     // The sign-in that follows can still fail: the account changed in between.
     errors: codes('EMAIL_TAKEN', 'WEAK_PASSWORD', LOGIN),
     async handle(ctx, req) {
@@ -83,6 +93,16 @@ export const SIGN_IN_ROUTES: readonly RouteDef[] = [
       const body = parseBody(ctx, req, S.credentialsBody);
       const email = body.email as string;
       const password = body.password as string;
+      if (ctx.auth.options.requireVerifiedEmail) {
+        // ASVS 6.3.8: a new and a taken address answer alike (the core did the same work
+        // for both, and mailed the owner of a taken one). No sign-in: the address is unproven.
+        try {
+          await ctx.auth.signup({ email, password });
+        } catch (error) {
+          if (!(error instanceof AuthError) || error.code !== 'EMAIL_TAKEN') throw error;
+        }
+        return accepted();
+      }
       await ctx.auth.signup({ email, password });
       const device = typeof body.device === 'string' ? body.device : undefined;
       const s = await ctx.auth.login(

@@ -21,6 +21,8 @@ export interface Tables {
   F: string;
   K: string;
   M: string;
+  /** One-time links. */
+  N: string;
 }
 
 export interface Connection {
@@ -152,6 +154,7 @@ export function connection(urlOrPool: string | pg.Pool, options: ConnectionOptio
     F: t('nb_failures'),
     K: t('nb_secrets'),
     M: t('nb_meta'),
+    N: t('nb_links'),
   };
 
   const connect = async (): Promise<pg.PoolClient> => {

@@ -12,22 +12,21 @@ import type {
   StoredSession,
   StoredUser,
 } from '../port.js';
-import { toSession, toUser } from '../rows.js';
+import { toLink, toRevocation, toSession, toUser } from '../rows.js';
 import {
   cutoffAfter,
   hasTimeLeft,
-  idleEndAfterUse,
   isLive,
+  linkRedeemable,
   issueAt,
   liveFrom,
   newSessionEnds,
-  refreshStep,
   sessionEnded,
   sessionsToEvict,
   userRevoked,
 } from '../rules.js';
 import type { Connection } from './connection.js';
-import { LOG_LOCK } from './schema.js';
+import { LOG_LOCK, MAX_ATTEMPTS, RETRYABLE } from './schema.js';
 
 /**
  * The PostgreSQL store's transactional writes: sessions, refresh rotation and every
@@ -37,7 +36,7 @@ import { LOG_LOCK } from './schema.js';
  * has seen seq n never later finds a smaller new one. The decisions are the shared rules.
  */
 export function sessionWrites(conn: Connection) {
-  const { U, S, R, L, M } = conn.tables;
+  const { U, S, R, L, M, N } = conn.tables;
 
   const lockUser = async (c: pg.PoolClient, id: string, mode: 'UPDATE' | 'SHARE') => {
     const row = await conn.first(c, `SELECT * FROM ${U} WHERE id = $1 FOR ${mode}`, [id]);
@@ -130,70 +129,43 @@ export function sessionWrites(conn: Connection) {
       return { ok: true, session, user, issuedAt, evicted };
     });
 
-  const rotateRefresh = (input: RotateInput): Promise<RotateResult> =>
-    conn.tx(async (c) => {
-      const invalid: RotateResult = { kind: 'invalid' };
-      const peek = await conn.first(
-        c,
-        `SELECT s.user_id, s.sid FROM ${R} r JOIN ${S} s ON s.sid = r.sid WHERE r.hash = $1`,
-        [input.presentedHash],
-      );
-      if (peek === undefined) return invalid;
-      // Lock order user → session → token, as everywhere; the global cutoff rides along.
-      const userRow = await conn.first(
-        c,
-        `SELECT u.*, (SELECT value FROM ${M} WHERE name = 'global_valid_after') AS global_cutoff
-         FROM ${U} u WHERE u.id = $1 FOR SHARE OF u`,
-        [peek.user_id],
-      );
-      if (userRow === undefined) return invalid;
-      const user = toUser(userRow);
-      const global = Number(userRow.global_cutoff ?? 0);
-      if (user.disabled) return invalid;
-      const sessionRow = await conn.first(c, `SELECT * FROM ${S} WHERE sid = $1 FOR UPDATE`, [
-        peek.sid,
-      ]);
-      if (sessionRow === undefined) return invalid;
-      const session = toSession(sessionRow);
-      if (session.revokedAt !== null || session.userId !== user.id) return invalid;
-      const token = await conn.first(c, `SELECT * FROM ${R} WHERE hash = $1 FOR UPDATE`, [
-        input.presentedHash,
-      ]);
-      if (token === undefined || token.sid !== session.sid) return invalid;
-      const now = input.nowMs;
-      const rotatedAt = token.rotated_at === null ? null : Number(token.rotated_at);
-      const issuedAt = issueAt(now, user.tokensValidAfter, global);
-      const step = refreshStep(session, rotatedAt, now, input.graceMs, issuedAt);
-      if (step === 'expired' || step === 'reused') {
-        const event = await endSession(c, session, now, step === 'expired' ? 'expired' : 'reuse');
-        return { kind: step, revocation: (await appendLog(c, [event]))[0]! };
+  /**
+   * One round trip: nb_rotate_refresh (the last migration in schema.ts) is the whole
+   * transaction, locks, rules and log entry, run on the server. A deadlock or
+   * serialization failure rolls the statement back whole, so it is retried like tx().
+   */
+  const rotateSql = `SELECT * FROM ${U.slice(0, U.lastIndexOf('.'))}.nb_rotate_refresh($1, $2, $3, $4, $5)`;
+  const rotateRefresh = async (input: RotateInput): Promise<RotateResult> => {
+    const params = [
+      input.presentedHash,
+      input.successorHash,
+      input.nowMs,
+      input.graceMs,
+      input.idleTtlMs,
+    ];
+    for (let attempt = 1; ; attempt++) {
+      let row: Record<string, unknown> | undefined;
+      try {
+        row = (await conn.query(rotateSql, params))[0];
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (attempt >= MAX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code))
+          throw error;
+        continue;
       }
-      const touch = `UPDATE ${S} SET last_seen_at = $1, idle_expires_at = $2,
-           last_issued_at = GREATEST(last_issued_at, $3) WHERE sid = $4 RETURNING *`;
-      const touchParams = [
-        now,
-        idleEndAfterUse(session, now, input.idleTtlMs),
-        issuedAt,
-        session.sid,
-      ];
-      if (step === 'rotate') {
-        // One round trip for the three writes of a rotation.
-        const updated = await conn.first(
-          c,
-          `WITH rotated AS (UPDATE ${R} SET rotated_at = $1 WHERE hash = $5),
-                successor AS (INSERT INTO ${R} (hash, sid, created_at) VALUES ($6, $4, $1))
-           ${touch}`,
-          [...touchParams, input.presentedHash, input.successorHash],
-        );
-        return { kind: 'rotated', session: toSession(updated!), user, issuedAt };
-      }
-      const successor = await conn.first(c, `SELECT sid FROM ${R} WHERE hash = $1`, [
-        input.successorHash,
-      ]);
-      if (successor === undefined || successor.sid !== session.sid) return invalid;
-      const updated = await conn.first(c, touch, touchParams);
-      return { kind: 'grace', session: toSession(updated!), user, issuedAt };
-    });
+      const kind = row?.o_kind;
+      if (row !== undefined && (kind === 'rotated' || kind === 'grace'))
+        return {
+          kind,
+          session: toSession(row.o_session as Record<string, unknown>),
+          user: toUser(row.o_user as Record<string, unknown>),
+          issuedAt: Number(row.o_issued_at),
+        };
+      if (row !== undefined && (kind === 'reused' || kind === 'expired'))
+        return { kind, revocation: toRevocation({ seq: row.o_seq, event: row.o_event }) };
+      return { kind: 'invalid' };
+    }
+  };
 
   const revokeSession = (input: RevokeSessionInput): Promise<LoggedRevocation | null> =>
     conn.tx(async (c) => {
@@ -212,6 +184,19 @@ export function sessionWrites(conn: Connection) {
       if (user === null) return { ok: false, reason: 'no-user' };
       if (input.expectPasswordHash !== undefined && user.passwordHash !== input.expectPasswordHash)
         return { ok: false, reason: 'conflict' };
+      const change = input.change ?? {};
+      if (input.link !== undefined) {
+        const row = await conn.first(c, `SELECT * FROM ${N} WHERE token_hash = $1 FOR UPDATE`, [
+          input.link.tokenHash,
+        ]);
+        const link = row === undefined ? null : toLink(row);
+        if (!linkRedeemable(link, input.link.kind, user, input.nowMs))
+          return { ok: false, reason: 'link' };
+      }
+      if (change.email !== undefined && change.email !== user.email) {
+        const taken = await conn.first(c, `SELECT 1 FROM ${U} WHERE email = $1`, [change.email]);
+        if (taken !== undefined) return { ok: false, reason: 'email-taken' };
+      }
       const now = input.nowMs;
       const sessions = (
         await conn.rows(
@@ -244,7 +229,11 @@ export function sessionWrites(conn: Connection) {
         }
         endedSids.push(...ending);
       }
-      const change = input.change ?? {};
+      if (input.link !== undefined)
+        await c.query(`UPDATE ${N} SET used_at = $1 WHERE token_hash = $2`, [
+          now,
+          input.link.tokenHash,
+        ]);
       let kept: { session: StoredSession; issuedAt: number } | undefined;
       if (keep !== undefined) {
         const issuedAt = keptIssuedAt;
@@ -268,18 +257,25 @@ export function sessionWrites(conn: Connection) {
           user.id,
         ]);
         await c.query(`DELETE FROM ${S} WHERE user_id = $1`, [user.id]);
+        await c.query(`DELETE FROM ${N} WHERE user_id = $1`, [user.id]);
         await c.query(`DELETE FROM ${U} WHERE id = $1`, [user.id]);
       } else {
+        // Links mailed to the old address die with it.
+        if (change.email !== undefined && change.email !== user.email)
+          await c.query(`DELETE FROM ${N} WHERE user_id = $1 AND used_at IS NULL`, [user.id]);
         after = toUser(
           (await conn.first(
             c,
-            `UPDATE ${U} SET tokens_valid_after = $1, password_hash = $2, roles = $3, disabled = $4
-             WHERE id = $5 RETURNING *`,
+            `UPDATE ${U} SET tokens_valid_after = $1, password_hash = $2, roles = $3, disabled = $4,
+               email = $5, email_verified = $6
+             WHERE id = $7 RETURNING *`,
             [
               at,
               change.passwordHash ?? user.passwordHash,
               JSON.stringify(change.roles ?? user.roles),
               change.disabled ?? user.disabled,
+              change.email ?? user.email,
+              change.emailVerified ?? user.emailVerified,
               user.id,
             ],
           ))!,

@@ -56,4 +56,22 @@ CREATE TABLE IF NOT EXISTS nb_meta (name TEXT PRIMARY KEY, value INTEGER NOT NUL
  * The embedded store's migrations, in order: entry i brings `PRAGMA user_version` from i to
  * i + 1. Append only; never edit one that has shipped.
  */
-export const MIGRATIONS: readonly string[] = [BASE];
+export const MIGRATIONS: readonly string[] = [
+  BASE,
+  // 0.3.0: account lifecycle. Accounts made before it count as unverified.
+  `ALTER TABLE nb_users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE nb_links (
+    token_hash TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    user_id TEXT,
+    email TEXT NOT NULL,
+    roles TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+  );
+  CREATE INDEX nb_links_user ON nb_links (kind, user_id);
+  CREATE INDEX nb_links_email ON nb_links (kind, email);
+  CREATE INDEX nb_links_expiry ON nb_links (expires_at);`,
+];

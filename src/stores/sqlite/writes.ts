@@ -12,12 +12,13 @@ import type {
   StoredSession,
   StoredUser,
 } from '../port.js';
-import { toSession, toUser } from '../rows.js';
+import { toLink, toSession, toUser } from '../rows.js';
 import {
   cutoffAfter,
   hasTimeLeft,
   idleEndAfterUse,
   isLive,
+  linkRedeemable,
   issueAt,
   liveFrom,
   newSessionEnds,
@@ -178,6 +179,19 @@ export function sessionWrites(db: Database.Database) {
     if (user === null) return { ok: false, reason: 'no-user' };
     if (input.expectPasswordHash !== undefined && user.passwordHash !== input.expectPasswordHash)
       return { ok: false, reason: 'conflict' };
+    const change = input.change ?? {};
+    if (input.link !== undefined) {
+      const row = one('SELECT * FROM nb_links WHERE token_hash = ?', input.link.tokenHash);
+      const link = row === undefined ? null : toLink(row);
+      if (!linkRedeemable(link, input.link.kind, user, input.nowMs))
+        return { ok: false, reason: 'link' };
+    }
+    if (
+      change.email !== undefined &&
+      change.email !== user.email &&
+      one('SELECT 1 FROM nb_users WHERE email = ?', change.email) !== undefined
+    )
+      return { ok: false, reason: 'email-taken' };
     const now = input.nowMs;
     const sessions = all(
       'SELECT * FROM nb_sessions WHERE user_id = ? AND revoked_at IS NULL',
@@ -209,22 +223,30 @@ export function sessionWrites(db: Database.Database) {
         endedSids.push(s.sid);
       }
     }
-    const change = input.change ?? {};
+    if (input.link !== undefined)
+      run('UPDATE nb_links SET used_at = ? WHERE token_hash = ?', now, input.link.tokenHash);
     if (change.deleted === true) {
       run(
         'DELETE FROM nb_refresh_tokens WHERE sid IN (SELECT sid FROM nb_sessions WHERE user_id = ?)',
         user.id,
       );
       run('DELETE FROM nb_sessions WHERE user_id = ?', user.id);
+      run('DELETE FROM nb_links WHERE user_id = ?', user.id);
       run('DELETE FROM nb_users WHERE id = ?', user.id);
     } else {
+      // Links mailed to the old address die with it.
+      if (change.email !== undefined && change.email !== user.email)
+        run('DELETE FROM nb_links WHERE user_id = ? AND used_at IS NULL', user.id);
       run(
-        `UPDATE nb_users SET tokens_valid_after = ?, password_hash = ?, roles = ?, disabled = ?
+        `UPDATE nb_users SET tokens_valid_after = ?, password_hash = ?, roles = ?, disabled = ?,
+           email = ?, email_verified = ?
          WHERE id = ?`,
         at,
         change.passwordHash ?? user.passwordHash,
         JSON.stringify(change.roles ?? user.roles),
         (change.disabled ?? user.disabled) ? 1 : 0,
+        change.email ?? user.email,
+        (change.emailVerified ?? user.emailVerified) ? 1 : 0,
         user.id,
       );
     }

@@ -15,6 +15,14 @@ import {
 import { notbeforeRouter } from 'notbefore/express';
 import { frameworkErrors, notbefore } from 'notbefore/fastify';
 import { notbeforeRoutes } from 'notbefore/hono';
+import {
+  createMailQueue,
+  logMailer,
+  type Mail,
+  type Mailer,
+  renderMail,
+  smtpMailer,
+} from 'notbefore/mail';
 import { createMetrics, instrumentAuth, type Metrics } from 'notbefore/metrics';
 import { postgresStore } from 'notbefore/postgres';
 import { redisFeed } from 'notbefore/redis';
@@ -66,3 +74,24 @@ export const lastUser: StoredUser | null = null;
 describeStore('postgres', () => shared);
 const harness: FeedHarness = { instance: () => feed, durable: true, teardown: async () => {} };
 describeFeed('redis', async () => harness);
+
+const mailer: Mailer =
+  process.env.SMTP_URL === undefined
+    ? logMailer()
+    : smtpMailer(process.env.SMTP_URL, {
+        from: 'App <no-reply@example.com>',
+        sendTimeoutMs: 10_000,
+      });
+const mails = createMailQueue({
+  mailer,
+  onError: (error, failure) => console.error(failure.to, error),
+});
+const welcome: Mail = renderMail('invitation', {
+  productName: 'App',
+  to: 'ada@example.com',
+  link: 'https://app.example.com/#invitation=token',
+  expiresAt: Date.now() + 7 * 86_400_000,
+  at: Date.now(),
+});
+mails.enqueue(welcome);
+await mails.close();
