@@ -22,6 +22,7 @@ function h(tag, props = {}, ...children) {
 
 export const MESSAGES = {
   INVALID_CREDENTIALS: 'That email and password do not match.',
+  MFA_REQUIRED: 'Enter the code from your authenticator app (or a recovery code).',
   EMAIL_TAKEN: 'An account with this email already exists. Sign in instead.',
   ACCOUNT_DISABLED: 'This account is disabled. Ask an administrator.',
   FORBIDDEN: 'You need the admin role for that.',
@@ -104,5 +105,6 @@ export const CAUSE_TEXT = {
   claims: 'because your roles changed',
   credential: 'after a credential change',
   password: 'with the new password',
+  factor: 'after a second factor changed',
   resume: 'on resume',
 };

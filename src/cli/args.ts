@@ -23,6 +23,8 @@ export interface ServeConfig {
   adminEmails: string[];
   keys: string | undefined;
   logLevel: string;
+  /** Where users reach the server; passkeys are bound to its host. */
+  publicUrl: string | undefined;
 }
 
 export const SERVE_USAGE = `Usage: notbefore serve [options]
@@ -41,6 +43,7 @@ export const SERVE_USAGE = `Usage: notbefore serve [options]
   --admin-email EMAIL      a user who signs up with this email gets role admin (repeatable)
   --keys FILE              a private JWKS (from \`notbefore keys generate\`); default: keys in the store
   --log-level LEVEL        pino level (default info)
+  --public-url URL         where users reach this server (passkeys are bound to its host name)
 
 Every option also reads NOTBEFORE_<OPTION> (NOTBEFORE_DB, NOTBEFORE_ADMIN_EMAIL=a,b, …).`;
 
@@ -59,6 +62,7 @@ const OPTIONS = {
   'admin-email': { type: 'string', multiple: true },
   keys: { type: 'string' },
   'log-level': { type: 'string' },
+  'public-url': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -91,6 +95,13 @@ export function parseDatabase(raw: string): Database {
   }
   if (/^postgres(ql)?:\/\//.test(raw)) return { kind: 'postgres', url: raw };
   throw new UsageError(`--db must be sqlite:FILE or postgres://… (got "${raw.split('@').at(-1)}")`);
+}
+
+function publicUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^https?:\/\/[^/\s]/.test(raw) || !URL.canParse(raw))
+    throw new UsageError(`--public-url must be an http(s) URL (got "${raw}")`);
+  return raw;
 }
 
 /** Flags win over NOTBEFORE_* variables, which win over the defaults. */
@@ -155,5 +166,6 @@ export function parseServeArgs(argv: string[], env: Env = process.env): ServeCon
     adminEmails,
     keys: str('keys'),
     logLevel: str('log-level') ?? 'info',
+    publicUrl: publicUrl(str('public-url')),
   };
 }

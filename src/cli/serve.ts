@@ -134,6 +134,7 @@ export async function serve(config: ServeConfig, logger: Logger): Promise<Runnin
       ...(config.maxStaleness === undefined ? {} : { maxStaleness: config.maxStaleness }),
       failOpen: config.failOpen,
       adminEmails: config.adminEmails,
+      ...(config.publicUrl === undefined ? {} : { publicUrl: config.publicUrl }),
       onError: (error) => logger.warn({ err: error }, 'background revocation work failed'),
     });
     try {

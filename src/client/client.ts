@@ -17,7 +17,10 @@ import type {
   AuthClientEventName,
   AuthClientEvents,
   AuthClientOptions,
+  ClientMfaStatus,
   ClientSession,
+  ClientStepUp,
+  ClientTotpEnrolment,
   ClientUser,
   MeAnswer,
   RefreshCause,
@@ -230,6 +233,37 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     if (!res.ok) throw await toError(res);
   }
 
+  /**
+   * A credential change that re-issues this session's tokens (the old ones die with every
+   * other session): under the refresh lock, so that no tab sends the old refresh token
+   * meanwhile, and then told to every tab. Locks do not nest, so a 401 is cured outside
+   * it and the change tried once more. Resolves the answer's body.
+   */
+  async function renewing<T>(path: string, init: RequestInit, cause: RefreshCause): Promise<T> {
+    const attempt = () =>
+      refresher.locked(async (): Promise<{ refused: Response } | { answer: T }> => {
+        const res = await api(path, init, false);
+        if (res.status === 401) return { refused: res };
+        const answer = await readJson<T & SignInAnswer>(res);
+        server.heard(cause);
+        const exp = typeof answer?.expiresAt === 'number' ? answer.expiresAt : expiresAt;
+        await refresher.renewed(exp, cause, answer?.user);
+        return { answer };
+      });
+    const seen = stamp;
+    let result = await attempt();
+    if ('refused' in result && REFRESHABLE.includes((await toError(result.refused)).code)) {
+      if (await refreshFor('retry', seen)) result = await attempt();
+    }
+    if ('refused' in result) throw await toError(result.refused);
+    return result.answer;
+  }
+
+  const stepUpBody = (proof: ClientStepUp = {}) => ({
+    ...(proof.password === undefined ? {} : { password: proof.password }),
+    ...(proof.otp === undefined ? {} : { otp: proof.otp }),
+  });
+
   return {
     get user() {
       return user;
@@ -289,24 +323,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     },
     async changePassword(currentPassword, newPassword) {
       const init = jsonInit('POST', { currentPassword, newPassword });
-      // Under the refresh lock: the old refresh token dies here, and no tab may send it now.
-      // Locks do not nest, so a 401 is cured outside it and the change tried once more.
-      const attempt = () =>
-        refresher.locked(async () => {
-          const res = await api('/auth/password', init, false);
-          if (res.status === 401) return res;
-          const answer = await readJson<SignInAnswer>(res);
-          server.heard('password');
-          const exp = typeof answer.expiresAt === 'number' ? answer.expiresAt : expiresAt;
-          await refresher.renewed(exp, 'password', answer.user);
-          return null;
-        });
-      const seen = stamp;
-      let refused = await attempt();
-      if (refused && REFRESHABLE.includes((await toError(refused)).code)) {
-        if (await refreshFor('retry', seen)) refused = await attempt();
-      }
-      if (refused) throw await toError(refused);
+      await renewing('/auth/password', init, 'password');
     },
     async me() {
       const me = await readJson<MeAnswer>(await api('/auth/me'));
@@ -334,6 +351,37 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       return 'user' in body && typeof body.user === 'object'
         ? (body.user as ClientUser)
         : (body as ClientUser);
+    },
+    mfa: async () => readJson<ClientMfaStatus>(await api('/auth/mfa')),
+    async startTotp(proof) {
+      return readJson<ClientTotpEnrolment>(
+        await api('/auth/mfa/totp', jsonInit('POST', stepUpBody(proof))),
+      );
+    },
+    async confirmTotp(code) {
+      const init = jsonInit('POST', { code });
+      const answer = await renewing<{ recoveryCodes: string[] }>(
+        '/auth/mfa/totp/confirm',
+        init,
+        'factor',
+      );
+      return answer.recoveryCodes;
+    },
+    async removeTotp(otp, password) {
+      const init = jsonInit(
+        'DELETE',
+        stepUpBody(password === undefined ? { otp } : { otp, password }),
+      );
+      await renewing('/auth/mfa/totp', init, 'factor');
+    },
+    async regenerateRecoveryCodes(proof) {
+      const init = jsonInit('POST', stepUpBody(proof));
+      const answer = await renewing<{ recoveryCodes: string[] }>(
+        '/auth/mfa/recovery-codes',
+        init,
+        'factor',
+      );
+      return answer.recoveryCodes;
     },
     refresh: () => refreshFor('retry', stamp),
     fetch: (input, init = {}) => call(String(input), init),

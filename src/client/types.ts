@@ -37,7 +37,38 @@ export type SignOutReason =
   | 'account-deleted';
 
 /** What made the client refresh the access token. */
-export type RefreshCause = 'scheduled' | 'retry' | 'claims' | 'credential' | 'password' | 'resume';
+export type RefreshCause =
+  | 'scheduled'
+  | 'retry'
+  | 'claims'
+  | 'credential'
+  | 'password'
+  /** This tab added or removed a second factor (the server re-issued its tokens). */
+  | 'factor'
+  | 'resume';
+
+/** The answer of `mfa()`: `GET /auth/mfa`. */
+export interface ClientMfaStatus {
+  /** `off`, `pending` (started, not confirmed by a first code) or `on`. */
+  totp: 'off' | 'pending' | 'on';
+  /** Unused recovery codes. */
+  recoveryCodesLeft: number;
+}
+
+/** A TOTP enrolment under way (`startTotp`): show `otpauthUrl` as a QR code, `secret` as text. */
+export interface ClientTotpEnrolment {
+  /** Base32, for typing into an authenticator app that cannot scan. */
+  secret: string;
+  /** `otpauth://totp/…` for the app to scan. */
+  otpauthUrl: string;
+}
+
+/** A step-up's proof, when the recent sign-in is not enough: the password, and a code with TOTP. */
+export interface ClientStepUp {
+  password?: string;
+  /** A TOTP code or an unused recovery code. */
+  otp?: string;
+}
 
 /**
  * The events of `AuthClient.on`, and what each listener receives. `fromOtherTab` is true when
@@ -95,9 +126,16 @@ export interface AuthClient {
   /**
    * Signs in (cookies, never tokens, reach the page); every tab hears it. `device` defaults to a
    * label from the user agent. Rejects with `INVALID_CREDENTIALS`, `RATE_LIMITED` (see
-   * `retryAfter`) or `ACCOUNT_DISABLED`.
+   * `retryAfter`) or `ACCOUNT_DISABLED`; with `MFA_REQUIRED` when the password was right and
+   * the account has TOTP: ask for the code and call again with `otp` (a code from the app or
+   * a recovery code).
    */
-  login(input: { email: string; password: string; device?: string }): Promise<ClientUser>;
+  login(input: {
+    email: string;
+    password: string;
+    device?: string;
+    otp?: string;
+  }): Promise<ClientUser>;
   /**
    * Signs out: every tab of this browser at once, then the server ends the session and clears the
    * cookies.
@@ -118,6 +156,25 @@ export interface AuthClient {
   endSession(sid: string, password?: string): Promise<void>;
   /** Admin only. */
   setRoles(userId: string, roles: string[]): Promise<ClientUser>;
+  /** Whether TOTP is on, and how many recovery codes are left. */
+  mfa(): Promise<ClientMfaStatus>;
+  /**
+   * Starts a TOTP enrolment (a step-up: the recent sign-in, or `proof.password`). Show the
+   * answer once, then call `confirmTotp` with the first code the app shows.
+   */
+  startTotp(proof?: ClientStepUp): Promise<ClientTotpEnrolment>;
+  /**
+   * Turns TOTP on with its first code; resolves the ten recovery codes, to show once. The
+   * server ends every other session; this one goes on with fresh tokens (every tab).
+   */
+  confirmTotp(code: string): Promise<string[]>;
+  /**
+   * Turns TOTP off: needs a code (`otp`, or a recovery code) and a step-up. Every other
+   * session ends; this one goes on.
+   */
+  removeTotp(otp: string, password?: string): Promise<void>;
+  /** New recovery codes (the old ones die), behind a step-up; every other session ends. */
+  regenerateRecoveryCodes(proof?: ClientStepUp): Promise<string[]>;
   /** Refreshes now (coordinated across tabs); resolves false when the session is gone. */
   refresh(): Promise<boolean>;
   /** `fetch` with the cookies, the CSRF header, and one refresh-and-retry on an expired token. */

@@ -11,7 +11,9 @@ export type UserRevocationCause =
   | 'roles'
   | 'disabled'
   | 'deleted'
-  | 'admin';
+  | 'admin'
+  /** A second factor was added or removed (a credential change: other sessions end). */
+  | 'mfa';
 
 /**
  * One revocation: what the store logs, the feed carries and every revocation list applies. The

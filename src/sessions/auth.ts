@@ -11,7 +11,9 @@ import { accountOperations } from './account.js';
 import { type AuthContext, type Live, notReady } from './context.js';
 import { credentialChecks } from './credentials.js';
 import { keyOperations, REFRESH_SECRET } from './keys.js';
+import { mfaOperations } from './mfa.js';
 import { resolveOptions } from './options.js';
+import { passkeyOperations } from './passkeys.js';
 import { passwordHasher } from './passwords.js';
 import { revocationPipeline } from './revocations.js';
 import { revokingOperations } from './revoking.js';
@@ -209,6 +211,8 @@ export function createAuth(options: AuthOptions = {}): Auth {
     ...signInOperations(ctx, credentials),
     ...revokingOperations(ctx, credentials),
     ...accountOperations(ctx, credentials),
+    ...passkeyOperations(ctx, credentials),
+    ...mfaOperations(ctx, credentials),
     jwks: keys.jwks,
     rotateKeys: keys.rotateKeys,
     reloadKeys: keys.reloadKeys,

@@ -64,6 +64,8 @@ const OPTION_NAMES = {
   throttle: true,
   isBreached: true,
   onError: true,
+  publicUrl: true,
+  factorKey: true,
 } as const satisfies Record<keyof AuthOptions, true>;
 
 const PASSWORD_NAMES = {
@@ -217,6 +219,31 @@ function stringOrUri(value: string | undefined, fallback: string, name: string):
   return value;
 }
 
+/** An absolute http(s) URL: links and passkeys (its host is the WebAuthn relying-party id). */
+function publicUrl(value: string | undefined): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string') bad('publicUrl', `must be a string; got ${kindOf(value)}`);
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    bad(
+      'publicUrl',
+      `must be an http(s) URL such as 'https://auth.example.com'; got ${quoted(value)}`,
+    );
+  if (url.username !== '' || url.password !== '')
+    bad('publicUrl', 'must not carry a user name or password');
+}
+
+/** Key material for sealing TOTP secrets: a string, long enough to carry 256 bits. */
+function factorKey(value: string | undefined): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string') bad('factorKey', `must be a string; got ${kindOf(value)}`);
+  if (value.length < 32)
+    bad(
+      'factorKey',
+      `must be at least 32 characters of random (openssl rand -base64 32); got ${value.length}`,
+    );
+}
+
 function limits(
   value: ThrottleLimits | undefined,
   fallback: ThrottleLimits,
@@ -251,6 +278,8 @@ export function resolveOptions(options: AuthOptions): ResolvedAuthOptions {
     bad('clock', `must be a Clock with now(); got ${kindOf(options.clock)}`);
   callback(options.isBreached, 'isBreached');
   callback(options.onError, 'onError');
+  publicUrl(options.publicUrl);
+  factorKey(options.factorKey);
 
   const accessTokenTtl = integer(options.accessTokenTtl, d.accessTokenTtl, 'accessTokenTtl', 1);
   const refreshAbsoluteTtl = seconds(

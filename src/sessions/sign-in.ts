@@ -3,6 +3,7 @@ import { AuthError } from '../errors.js';
 import type { StoredSession, StoredUser } from '../stores/port.js';
 import { type AuthContext, type Live, publicUser } from './context.js';
 import type { CredentialChecks } from './credentials.js';
+import { optionalOtp } from './factor-checks.js';
 import { assertPasswordInput, normaliseEmail } from './passwords.js';
 import { hashRefreshToken, newRefreshToken, successorOf } from './refresh-tokens.js';
 import type { Auth, SignedIn } from './types.js';
@@ -38,6 +39,7 @@ export function signIn(
       sid: session.sid,
       roles: user.roles,
       authTime: session.authTime,
+      amr: session.amr,
       iatMs,
       expMs,
     });
@@ -99,14 +101,16 @@ export function signInOperations(
       assertPasswordInput(input.password, resolved.password);
       const device = optionalText(input.device, 'device', MAX_DEVICE_LENGTH);
       const clientKey = optionalText(input.clientKey, 'clientKey', MAX_CLIENT_KEY_LENGTH);
+      const otp = optionalOtp(input.otp);
       await ctx.ready();
       const store = ctx.store();
       const found = await store.findUserByEmail(email);
-      const user = await credentials.checkPassword(
+      const { user, amr } = await credentials.checkSignIn(
         found,
         input.password,
         clientKey ?? undefined,
         email,
+        otp,
       );
       if (user.disabled) throw new AuthError('ACCOUNT_DISABLED', 'This account is disabled.');
       let passwordHash = user.passwordHash;
@@ -124,6 +128,7 @@ export function signInOperations(
         idleTtlMs: resolved.refreshIdleTtl * 1000,
         absoluteTtlMs: resolved.refreshAbsoluteTtl * 1000,
         refreshHash: hashRefreshToken(refreshToken),
+        amr,
         maxSessions: resolved.maxSessionsPerUser,
         expectPasswordHash: passwordHash,
       });

@@ -3,6 +3,8 @@ import type { RevocationFeed } from '../feeds/port.js';
 import type { RevocationStats } from '../revocation/list.js';
 import type { Store } from '../stores/port.js';
 import type { AccessTokenClaims } from '../tokens/types.js';
+import type { MfaOperations } from './mfa.js';
+import type { PasskeyOperations } from './passkeys.js';
 import type { ThrottlePolicy } from './throttle.js';
 
 /** A user as the API shows it: never the password hash. */
@@ -67,6 +69,11 @@ export interface LoginInput {
   device?: string;
   /** Client key for throttling (an IP address, say). */
   clientKey?: string;
+  /**
+   * On an account with TOTP: the current code of the authenticator app, or an unused recovery
+   * code. Without it such an account answers `MFA_REQUIRED` (once the password was right).
+   */
+  otp?: string;
 }
 
 /**
@@ -83,7 +90,7 @@ export interface LoginInput {
  * await auth.logout(session.sid); // every token of this session dies, on every instance
  * ```
  */
-export interface Auth {
+export interface Auth extends PasskeyOperations, MfaOperations {
   /**
    * Creates a user; it is not signed in (call `login`). The email is normalised; one listed in
    * `adminEmails` gets role `admin`.
@@ -98,8 +105,9 @@ export interface Auth {
    * opens a session; beyond `maxSessionsPerUser` the oldest one ends.
    *
    * @throws {@link AuthError} `INVALID_CREDENTIALS` (an unknown email and a wrong password look
-   *   the same, and take as long); `ACCOUNT_DISABLED`; `RATE_LIMITED` (see `retryAfter`);
-   *   `VALIDATION_FAILED`.
+   *   the same, and take as long; or a wrong `otp`); `MFA_REQUIRED` (the password was right,
+   *   the account has TOTP, no `otp`: counted like a failure); `ACCOUNT_DISABLED`;
+   *   `RATE_LIMITED` (see `retryAfter`); `VALIDATION_FAILED`.
    */
   login(input: LoginInput): Promise<SignedIn>;
   /**
@@ -238,6 +246,11 @@ export interface StepUp {
   authTime?: number;
   /** The user's password, entered again now. */
   password?: string;
+  /**
+   * On an account with TOTP, with `password`: a current code or an unused recovery code
+   * (and a recent sign-in counts only if it was multi-factor).
+   */
+  otp?: string;
 }
 
 /** Options of {@link createAuth}. Durations are in seconds. */
@@ -298,6 +311,15 @@ export interface AuthOptions {
   /** Keep accepting tokens past `maxStaleness`: an explicit, risky choice. Default false. */
   failOpen?: boolean;
   /**
+   * The key-encryption secret that seals TOTP secrets at rest (AES-256-GCM, key derived with
+   * HKDF): at least 32 characters of high entropy (`openssl rand -base64 32`). Default: a
+   * random one made on first start and kept in the store — which then protects the TOTP
+   * secrets only against a leak of their table, not of the whole database. Changing it
+   * makes the stored TOTP secrets unreadable (their users sign in with a recovery code and
+   * enrol again).
+   */
+  factorKey?: string;
+  /**
    * Leeway on `exp`, `nbf` and `iat` between instances' clocks, also added to how long
    * revocations are remembered; default 30, at most 300.
    */
@@ -325,6 +347,13 @@ export interface AuthOptions {
    * unreachable. Default: ignored.
    */
   onError?: (error: unknown) => void;
+  /**
+   * Where users reach this service (`https://auth.example.com`). Passkeys are bound to its host
+   * name (the WebAuthn relying-party id) and accepted only from its origin; without it the
+   * passkey operations answer `NOT_FOUND`. Never taken from a request: a Host header is the
+   * client's to choose.
+   */
+  publicUrl?: string;
 }
 
 /** Password length limits (in Unicode characters) and the argon2id cost of hashing them. */
@@ -350,6 +379,15 @@ export interface PasswordPolicy {
 export type ResolvedAuthOptions = Required<
   Omit<
     AuthOptions,
-    'store' | 'feed' | 'keys' | 'clock' | 'password' | 'throttle' | 'isBreached' | 'onError'
+    | 'store'
+    | 'feed'
+    | 'keys'
+    | 'clock'
+    | 'password'
+    | 'throttle'
+    | 'isBreached'
+    | 'onError'
+    | 'publicUrl'
+    | 'factorKey'
   >
 > & { password: Required<PasswordPolicy>; throttle: ThrottlePolicy };

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe } from 'vitest';
+import { describeFactorCases } from './conformance/factors.js';
 import { storeKit } from './conformance/kit.js';
 import { describeLimitCases } from './conformance/limits.js';
+import { describePasskeyCases } from './conformance/passkeys.js';
 import { describeRevocationCases } from './conformance/revocations.js';
 import { describeSessionCases } from './conformance/sessions.js';
 import type { Store } from './port.js';
@@ -40,5 +42,7 @@ export function describeStore(name: string, makeStore: () => Store | Promise<Sto
     describeSessionCases(kit);
     describeRevocationCases(kit);
     describeLimitCases(kit);
+    describeFactorCases(kit);
+    describePasskeyCases(kit);
   });
 }

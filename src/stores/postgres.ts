@@ -6,6 +6,8 @@
  */
 import type pg from 'pg';
 import { type ConnectionOptions, connection } from './pg/connection.js';
+import { factorWrites } from './pg/factors.js';
+import { passkeyMethods } from './pg/passkeys.js';
 import { sessionWrites } from './pg/writes.js';
 import type { Store } from './port.js';
 import { toFailures, toRevocation, toSession, toUser } from './rows.js';
@@ -51,7 +53,8 @@ export function postgresStore(
   const conn = connection(urlOrPool, options);
   const { query } = conn;
   const { U, S, R, L, F, K } = conn.tables;
-  const writes = sessionWrites(conn);
+  const factors = factorWrites(conn);
+  const writes = sessionWrites(conn, factors);
   const { appendLog } = writes;
 
   return {
@@ -202,6 +205,9 @@ export function postgresStore(
           [before],
         );
         await c.query(`DELETE FROM ${F} WHERE window_start < $1`, [before]);
+        await factors.purgeChallenges(c, nowMs);
       }),
+    ...factors.methods,
+    ...passkeyMethods(conn),
   };
 }

@@ -1,5 +1,11 @@
 import type { RevocationEvent } from '../revocation/events.js';
-import type { FailureCount, LoggedRevocation, StoredSession, StoredUser } from './port.js';
+import type {
+  FailureCount,
+  LoggedRevocation,
+  StoredSession,
+  StoredTotp,
+  StoredUser,
+} from './port.js';
 
 /**
  * Row mapping shared by the SQL stores. Column names are the same in every store;
@@ -45,7 +51,15 @@ export function toSession(row: Row): StoredSession {
     absoluteExpiresAt: num(row.absolute_expires_at),
     revokedAt: numOrNull(row.revoked_at),
     revokeCause: strOrNull(row.revoke_cause),
+    amr: parseAmr(row.amr),
   };
+}
+
+/** NULL (a session of 0.1.0, before second factors) was a password sign-in. */
+function parseAmr(value: unknown): string[] {
+  if (value === null || value === undefined) return ['pwd'];
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  return Array.isArray(parsed) ? parsed.map(String) : ['pwd'];
 }
 
 export function toRevocation(row: Row): LoggedRevocation {
@@ -58,4 +72,15 @@ export function toFailures(row: Row | undefined, nowMs: number, windowMs: number
   const windowStart = num(row.window_start);
   if (windowStart + windowMs <= nowMs) return { count: 0, windowStart: 0, lastAt: 0 };
   return { count: num(row.count), windowStart, lastAt: num(row.last_at) };
+}
+
+/** A TOTP row . */
+export function toTotp(row: Row): StoredTotp {
+  return {
+    userId: String(row.user_id),
+    secret: String(row.secret),
+    confirmedAt: row.confirmed_at === null ? null : Number(row.confirmed_at),
+    lastStep: Number(row.last_step),
+    createdAt: Number(row.created_at),
+  };
 }

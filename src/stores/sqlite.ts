@@ -14,6 +14,8 @@ import type {
 } from './port.js';
 import { toFailures, toRevocation, toSession, toUser } from './rows.js';
 import { reserveAttempt } from './rules.js';
+import { factorWrites } from './sqlite/factors.js';
+import { passkeyMethods } from './sqlite/passkeys.js';
 import { MIGRATIONS } from './sqlite/schema.js';
 import { sessionWrites } from './sqlite/writes.js';
 
@@ -42,6 +44,7 @@ export function sqliteStore(pathOrDb: string | Database.Database = ':memory:'): 
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   migrate(db);
+  const factors = factorWrites(db);
 
   const {
     one,
@@ -56,7 +59,7 @@ export function sqliteStore(pathOrDb: string | Database.Database = ':memory:'): 
     revokeSession,
     revokeUser,
     revokeAll,
-  } = sessionWrites(db);
+  } = sessionWrites(db, factors);
 
   const failuresOf = (key: string, nowMs: number, windowMs: number): FailureCount =>
     toFailures(one('SELECT * FROM nb_failures WHERE key = ?', key), nowMs, windowMs);
@@ -112,6 +115,7 @@ export function sqliteStore(pathOrDb: string | Database.Database = ':memory:'): 
       before,
     );
     run('DELETE FROM nb_failures WHERE window_start < ?', before);
+    factors.purgeChallenges(nowMs);
   });
 
   let closed = false;
@@ -221,6 +225,8 @@ export function sqliteStore(pathOrDb: string | Database.Database = ':memory:'): 
     async purge(nowMs, windowMs) {
       purge.immediate(nowMs, windowMs);
     },
+    ...passkeyMethods(db),
+    ...factors.methods,
   };
 }
 

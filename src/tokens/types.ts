@@ -20,6 +20,12 @@ export interface AccessTokenClaims {
   auth_time: number;
   /** The user's roles when the token was issued. */
   roles: string[];
+  /**
+   * How the user signed in (RFC 8176): `["pwd"]` a password; `["pwd","otp","mfa"]` a password
+   * and a TOTP or recovery code; `["hwk","user"]` or `["swk","user"]` a passkey (hardware- or
+   * software-bound key, with user verification). Absent in tokens of notbefore before 0.3.
+   */
+  amr?: string[];
 }
 
 /** Algorithms notbefore signs with. RS256/PS256 are verify-only, and only when configured. */

@@ -6,6 +6,7 @@ import type { ManualClock } from '../../src/clock.js';
 import { UndeclaredErrorCode } from '../../src/http/routes/index.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { Auth } from '../../src/sessions/types.js';
+import { describeFactorRoutes } from './factor-routes.js';
 import {
   ADMIN,
   api,
@@ -19,6 +20,7 @@ import {
   type ServerOptions,
   type TestServer,
 } from './harness.js';
+import { describePasskeyRoutes } from './passkey-routes.js';
 
 const COOKIE_FLAGS: Record<string, RegExp[]> = {
   '__Host-nb_access': [/; HttpOnly/i, /; Secure/i, /; SameSite=Lax/i, /; Path=\/(;|$)/i],
@@ -87,8 +89,8 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
     /** Answers whose code their route does not declare (the OpenAPI document lacks it). */
     const undeclared: string[] = [];
 
-    const start = async (options: ServerOptions = {}): Promise<TestServer> => {
-      const s = await make(auth, {
+    const start = async (options: ServerOptions = {}, forAuth = auth): Promise<TestServer> => {
+      const s = await make(forAuth, {
         rateLimit: 0,
         clock,
         heartbeatMs: 60_000,
@@ -133,6 +135,9 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
       expect(res.status).toBe(201);
       return b;
     };
+
+    describePasskeyRoutes((a) => start({}, a), makeStore);
+    describeFactorRoutes((a) => start({}, a), makeStore);
 
     describe('sign-in answers and cookies', () => {
       it('3.3.1 3.3.2 3.3.3: browser sign-up sets the three contract cookies with their flags', async () => {

@@ -1,3 +1,4 @@
+import { describeFactorFlows } from './factor-flows.js';
 import { describeAuthFlows } from './flows.js';
 import { postgresFactory } from './helpers.js';
 import { describeRaceHoles } from './races.js';
@@ -5,3 +6,4 @@ import { describeRaceHoles } from './races.js';
 const factory = postgresFactory();
 describeAuthFlows('postgres', factory);
 describeRaceHoles('postgres', factory);
+describeFactorFlows('postgres', factory);

@@ -1,3 +1,4 @@
+import { describeFactorFlows } from './factor-flows.js';
 import { describeAuthFlows } from './flows.js';
 import { sqliteFactory } from './helpers.js';
 import { describeRaceHoles } from './races.js';
@@ -5,3 +6,4 @@ import { describeRaceHoles } from './races.js';
 const factory = sqliteFactory;
 describeAuthFlows('sqlite', factory);
 describeRaceHoles('sqlite', factory);
+describeFactorFlows('sqlite', factory);

@@ -4,7 +4,9 @@ import { authenticateRequest, isResponse } from '../kit.js';
 import { type HttpRequest, view } from '../request.js';
 import type { HttpResponse } from '../response.js';
 import { ADMIN_ROUTES } from './admin.js';
+import { FACTOR_ROUTES } from './factors.js';
 import { metaRoutes } from './meta.js';
+import { PASSKEY_ROUTES } from './passkeys.js';
 import { SESSION_ROUTES } from './session.js';
 import { SIGN_IN_ROUTES } from './sign-in.js';
 import type { RouteDef } from './types.js';
@@ -16,6 +18,8 @@ export const ROUTES: readonly RouteDef[] = [
   ...SIGN_IN_ROUTES,
   ...SESSION_ROUTES,
   ...ADMIN_ROUTES,
+  ...PASSKEY_ROUTES,
+  ...FACTOR_ROUTES,
   ...metaRoutes(() => ROUTES),
 ];
 

@@ -8,7 +8,7 @@ import { signedIn, signInResponses, withCleared } from './answers.js';
 import { codes, PASSWORD_CHECK, type RouteDef } from './types.js';
 
 /** Rate limit, and for browsers the login-CSRF check (JSON only, same origin). */
-function admitSignIn(ctx: HttpContext, req: RequestView, bearer: boolean): void {
+export function admitSignIn(ctx: HttpContext, req: RequestView, bearer: boolean): void {
   if (!bearer && !sameOrigin(req, ctx.trustedOrigins, ctx.trustProxy)) {
     throw new AuthError('CSRF_FAILED', 'Cross-site sign-in refused.');
   }
@@ -20,7 +20,7 @@ function admitSignIn(ctx: HttpContext, req: RequestView, bearer: boolean): void 
 }
 
 /** `clientKey` for the store's throttle, only when the address is known. */
-const withClientKey = <T extends object>(
+export const withClientKey = <T extends object>(
   ctx: HttpContext,
   req: RequestView,
   input: T,
@@ -35,7 +35,11 @@ const withClientKey = <T extends object>(
  * must leave the session the cookies name alive, or anyone able to make the browser
  * post a failed sign-in could sign its user out.
  */
-async function endBrowserSession(ctx: HttpContext, req: RequestView, keep: string): Promise<void> {
+export async function endBrowserSession(
+  ctx: HttpContext,
+  req: RequestView,
+  keep: string,
+): Promise<void> {
   const access = req.cookies[ACCESS_COOKIE];
   if (access !== undefined) {
     try {
@@ -61,10 +65,13 @@ async function endBrowserSession(ctx: HttpContext, req: RequestView, keep: strin
  * What issuing a session's tokens can answer besides its own checks: a revocation that
  * overlapped the sign-in (TOKEN_REVOKED), or an instance not ready yet.
  */
-const ISSUE = codes('TOKEN_REVOKED', 'REVOCATION_STATE_STALE', 'STORE_UNAVAILABLE');
+export const ISSUE = codes('TOKEN_REVOKED', 'REVOCATION_STATE_STALE', 'STORE_UNAVAILABLE');
 
-/** A password sign-in: the cross-site and rate checks, the password, a disabled account. */
-const LOGIN = codes('CSRF_FAILED', PASSWORD_CHECK, 'ACCOUNT_DISABLED', ISSUE);
+/**
+ * A password sign-in: the cross-site and rate checks, the password (and the code of an
+ * account with TOTP), a disabled account.
+ */
+const LOGIN = codes('CSRF_FAILED', PASSWORD_CHECK, 'MFA_REQUIRED', 'ACCOUNT_DISABLED', ISSUE);
 
 /** Sign-up, sign-in and refresh: the routes that open or continue a session. */
 export const SIGN_IN_ROUTES: readonly RouteDef[] = [
@@ -101,18 +108,20 @@ export const SIGN_IN_ROUTES: readonly RouteDef[] = [
     path: '/auth/login',
     summary: 'Sign in',
     access: 'none',
-    body: S.credentialsBody,
+    body: S.loginBody,
     responses: { 200: signInResponses[200] },
     errors: LOGIN,
     async handle(ctx, req) {
       const bearer = wantsBearer(req);
       admitSignIn(ctx, req, bearer);
-      const body = parseBody(ctx, req, S.credentialsBody);
-      const input = { email: body.email as string, password: body.password as string };
-      const device = body.device;
-      const s = await ctx.auth.login(
-        withClientKey(ctx, req, typeof device === 'string' ? { ...input, device } : input),
-      );
+      const body = parseBody(ctx, req, S.loginBody);
+      const input = {
+        email: body.email as string,
+        password: body.password as string,
+        ...(typeof body.device === 'string' ? { device: body.device } : {}),
+        ...(typeof body.otp === 'string' ? { otp: body.otp } : {}),
+      };
+      const s = await ctx.auth.login(withClientKey(ctx, req, input));
       if (!bearer) await endBrowserSession(ctx, req, s.session.sid);
       return signedIn(ctx, s, 200, bearer);
     },

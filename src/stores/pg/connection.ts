@@ -21,6 +21,11 @@ export interface Tables {
   F: string;
   K: string;
   M: string;
+  /** Second factors (0.3.0): TOTP, recovery codes, passkeys, WebAuthn challenges. */
+  T: string;
+  RC: string;
+  P: string;
+  CH: string;
 }
 
 export interface Connection {
@@ -152,6 +157,10 @@ export function connection(urlOrPool: string | pg.Pool, options: ConnectionOptio
     F: t('nb_failures'),
     K: t('nb_secrets'),
     M: t('nb_meta'),
+    T: t('nb_totp'),
+    RC: t('nb_recovery_codes'),
+    P: t('nb_passkeys'),
+    CH: t('nb_challenges'),
   };
 
   const connect = async (): Promise<pg.PoolClient> => {
