@@ -49,6 +49,9 @@ export interface LoadResults {
     cores: number;
     generatorSeconds: number;
     serverSeconds: number[];
+    /** The run database's backends (connections open when the run started). */
+    postgresSeconds: number;
+    redisSeconds: number;
     machineBusyFraction: number;
   };
   total: { count: number; perSec: number; p50Ms: number; p99Ms: number };
@@ -172,9 +175,18 @@ export function renderLoadMarkdown(r: LoadResults, svgName: string): string {
     '',
     '## CPU',
     '',
-    `Over the run, the machine was ${f1(r.cpu.machineBusyFraction * 100)} % busy (of ${m.cores} cores). The two`,
-    `servers used ${r.cpu.serverSeconds.map(f1).join(' s and ')} s of CPU, the load generator ${f1(r.cpu.generatorSeconds)} s, of ${f1(cpuTotal)} core-seconds; PostgreSQL and Redis the rest.`,
-    `Per request, the servers spent ${f2(((r.cpu.serverSeconds.reduce((a, b) => a + b, 0) * 1000) / Math.max(1, r.total.count)) * 1)} ms of CPU on average (the mix, argon2 included).`,
+    `Over the run the machine was ${f1(r.cpu.machineBusyFraction * 100)} % busy (of ${m.cores} cores, ${f1(cpuTotal)} core-seconds; other work on the machine included).`,
+    '',
+    '| process | CPU seconds | CPU per request (all routes) |',
+    '|---|---:|---:|',
+    ...[
+      ...r.cpu.serverSeconds.map((v, i) => [`notbefore serve #${i + 1}`, v] as const),
+      ['PostgreSQL (the database backends)', r.cpu.postgresSeconds] as const,
+      ['redis-server', r.cpu.redisSeconds] as const,
+      ['load generator', r.cpu.generatorSeconds] as const,
+    ].map(
+      ([what, v]) => `| ${what} | ${f1(v)} | ${f2((v * 1e6) / Math.max(1, r.total.count))} µs |`,
+    ),
     '',
     `At the end: ${r.users} users, ${r.liveSessions} live sessions held by the generator.`,
     '',

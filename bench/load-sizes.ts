@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { PUBLISH_SCRIPT } from '../src/feeds/redis-scripts.js';
+import { MISSING_SCRIPT, PUBLISH_SCRIPT } from '../src/feeds/redis-scripts.js';
 import type { RevocationEvent } from '../src/revocation/events.js';
 import { DEFAULT_HASH_PARAMS, passwordHasher } from '../src/sessions/passwords.js';
 import { postgresStore } from '../src/stores/postgres.js';
@@ -115,6 +115,11 @@ async function main(argv: string[]): Promise<void> {
       return [e.kind, e.at, e.at, JSON.stringify(e)];
     });
     await measure('nb_revocations');
+    // What every instance's full outbox check reads (every 30 s): the whole live window.
+    const window0 = performance.now();
+    const live = await store.liveRevocations(NOW - 1000, 960_000);
+    const liveWindowMs = performance.now() - window0;
+    if (live.length !== rows) throw new Error(`live window: ${live.length} of ${rows}`);
     const phc = `$argon2id$v=19$m=19456,t=2,p=1$${randomBytes(16).toString('base64').replace(/=+$/, '')}$${randomBytes(32).toString('base64').replace(/=+$/, '')}`;
     const userIds: string[] = [];
     await insert(
@@ -170,6 +175,16 @@ async function main(argv: string[]): Promise<void> {
       await pipe.exec();
     }
     const after = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+    // …and the question it then asks Redis: which of these seqs are missing (1,000 a call).
+    const missingSha = (await client.script('LOAD', MISSING_SCRIPT)) as string;
+    const missing0 = performance.now();
+    for (let done = 0; done < rows; done += 1000) {
+      const seqs = Array.from({ length: Math.min(1000, rows - done) }, (_, i) =>
+        String(done + i + 1),
+      );
+      await client.evalsha(missingSha, 2, key, `${key}:seqs`, ...seqs);
+    }
+    const missingMs = performance.now() - missing0;
     const streamBytes = Number(await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
     const seqBytes = Number(await client.call('MEMORY', 'USAGE', `${key}:seqs`, 'SAMPLES', '0'));
     // Publish rate: the feed's own script, one connection, 64 in flight.
@@ -213,6 +228,30 @@ async function main(argv: string[]): Promise<void> {
     await nosyncPool.end();
     await store.close();
 
+    // --- LISTEN/NOTIFY alone: notifications a listener receives per second, 16 senders ---
+    const listener = new pg.Client({ connectionString: url.toString() });
+    await listener.connect();
+    let heard = 0;
+    listener.on('notification', () => {
+      heard++;
+    });
+    await listener.query('LISTEN nb_bench');
+    const senders = new pg.Pool({ connectionString: url.toString(), max: 16 });
+    let sent = 0;
+    const n0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (performance.now() - n0 < seconds * 1000) {
+          await senders.query('SELECT pg_notify($1, $2)', ['nb_bench', String(++sent)]);
+        }
+      }),
+    );
+    const sendSeconds = (performance.now() - n0) / 1000;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const notify = { sentPerSec: sent / sendSeconds, heardPerSec: heard / sendSeconds };
+    await senders.end();
+    await listener.end();
+
     // --- A sign-in's password check: argon2id at the default cost, CPU per verify ---
     const hasher = passwordHasher(DEFAULT_HASH_PARAMS);
     const stored = await hasher.hash('correct horse battery staple');
@@ -249,6 +288,8 @@ async function main(argv: string[]): Promise<void> {
       },
       logAppends: rates,
       argon2,
+      notify,
+      outboxFullCheck: { entries: rows, liveWindowReadMs: liveWindowMs, redisMissingMs: missingMs },
     };
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'sizes.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -273,6 +314,10 @@ async function main(argv: string[]): Promise<void> {
       '| log appends (store.revokeToken) | in flight | per second |',
       '|---|---:|---:|',
       ...rates.map((r) => `| ${r.what} | ${r.inFlight} | ${r.perSec.toFixed(0)} |`),
+      '',
+      `LISTEN/NOTIFY alone (a NOTIFY per autocommit transaction, 16 senders, one listener): ${notify.sentPerSec.toFixed(0)} sent/s, ${notify.heardPerSec.toFixed(0)} heard/s.`,
+      '',
+      `A full outbox check over ${rows.toLocaleString('en')} live entries: reading the live window ${liveWindowMs.toFixed(0)} ms (store.liveRevocations), asking Redis which seqs are missing ${missingMs.toFixed(0)} ms.`,
       '',
       `argon2id (m=${DEFAULT_HASH_PARAMS.memoryCost} KiB, t=${DEFAULT_HASH_PARAMS.timeCost}, p=${DEFAULT_HASH_PARAMS.parallelism}), one verify at a time: ${argon2.cpuMsPerVerify.toFixed(1)} ms CPU, ${argon2.wallMsPerVerify.toFixed(1)} ms wall.`,
       '',

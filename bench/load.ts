@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { type Running, serve } from '../test/cluster/processes.js';
 import { hasRedisServer, TestRedis } from '../test/cluster/redis-server.js';
@@ -134,10 +135,20 @@ async function main(argv: string[]): Promise<number> {
       `  seeded ${workload.users.length} users, ${workload.liveSessions} sessions in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`,
     );
 
+    // The database's backends (the pools and the feed's connections) and redis-server.
+    const pgPids = (
+      await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database])
+    ).rows.map((r: { pid: number }) => r.pid);
+    const redisClient = new Redis(redis.url);
+    const redisPid = Number(/process_id:(\d+)/.exec(await redisClient.info('server'))?.[1]);
+    redisClient.disconnect();
+    const sum = (values: number[]) => values.filter(Number.isFinite).reduce((a, b) => a + b, 0);
     log(`  running ${seconds} s, ${workers} requests in flight…`);
     const cpu0 = {
       generator: process.cpuUsage(),
       servers: nodes.map((n) => cpuSeconds(n.process.pid)),
+      postgres: pgPids.map(cpuSeconds),
+      redis: cpuSeconds(redisPid),
       machine: machineCpu(),
     };
     const elapsed = await workload.run(workers, seconds * 1000);
@@ -147,6 +158,8 @@ async function main(argv: string[]): Promise<number> {
       cores: cpus().length,
       generatorSeconds: (generatorUsage.user + generatorUsage.system) / 1e6,
       serverSeconds: nodes.map((n, i) => cpuSeconds(n.process.pid) - cpu0.servers[i]!),
+      postgresSeconds: sum(pgPids.map((pid, i) => cpuSeconds(pid) - cpu0.postgres[i]!)),
+      redisSeconds: cpuSeconds(redisPid) - cpu0.redis,
       machineBusyFraction:
         (machine.busy - cpu0.machine.busy) / Math.max(1, machine.total - cpu0.machine.total),
     };

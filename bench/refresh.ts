@@ -319,6 +319,7 @@ export async function refreshBench(options: RefreshBenchOptions): Promise<Refres
         refreshHash: first,
         maxSessions: 1_000_000,
         expectPasswordHash: 'bench',
+        amr: ['pwd'],
       });
       if (!result.ok) throw new Error(`createSession: ${result.reason}`);
       return { current: first };

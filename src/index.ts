@@ -28,7 +28,15 @@ export type {
 } from './revocation/list.js';
 export { RevocationList } from './revocation/list.js';
 export { createAuth } from './sessions/auth.js';
+export type {
+  KeepSession,
+  MfaOperations,
+  MfaStatus,
+  RecoveryCodes,
+  TotpEnrolment,
+} from './sessions/mfa.js';
 export { AUTH_DEFAULTS } from './sessions/options.js';
+export type { PasskeyInfo, PasskeyOperations, PasskeyOptions } from './sessions/passkeys.js';
 export type { ThrottlePolicy } from './sessions/throttle.js';
 export type {
   Auth,

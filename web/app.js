@@ -2,7 +2,17 @@
 // draws what the client reports. It never sees a token (they are HttpOnly cookies).
 // Read first, before anything else runs: a mailed link's token leaves the address bar at once.
 import { setupAccount, takeMailedLink } from './account.js';
+
+import {
+  askReauthCode,
+  askSignInCode,
+  prepareReauthCode,
+  reauthOtp,
+  setUpFactors,
+  signInOtp,
+} from './factors.js';
 import { createAuthClient } from './notbefore-client.js';
+import { setUpPasskeys } from './passkeys.js';
 import {
   $,
   ago,
@@ -70,12 +80,14 @@ $('auth-form').addEventListener('submit', async (event) => {
   button.dataset.busy = 'true';
   showAlert($('auth-error'), '');
   try {
-    if (mode === 'login') await auth.login({ email, password });
+    if (mode === 'login') await auth.login({ email, password, ...signInOtp() });
     else await auth.signup({ email, password });
     $('password').value = '';
   } catch (error) {
     showAlert($('auth-error'), describeError(error));
-    $('password').select();
+    // The password was right; the account has two-step sign-in: ask for the code.
+    if (error?.code === 'MFA_REQUIRED') askSignInCode();
+    else $('password').select();
   } finally {
     button.disabled = false;
     delete button.dataset.busy;
@@ -188,7 +200,8 @@ $('password-form').addEventListener('submit', async (event) => {
 
 /**
  * Runs `action()`; when the server wants the password again (REAUTHENTICATION_REQUIRED),
- * asks for it and runs `action(password)`, keeping the dialog open on a wrong one.
+ * asks for it (and for a code, on an account with two-step sign-in) and runs
+ * `action(password, otp)`, keeping the dialog open on a wrong one.
  */
 async function withReauth(why, action) {
   try {
@@ -205,6 +218,7 @@ async function withReauth(why, action) {
   $('reauth-why').textContent = why;
   showAlert($('reauth-error'), '');
   openDialog(dialog, $('reauth-password'));
+  prepareReauthCode();
   return new Promise((resolve) => {
     const done = (result) => {
       $('reauth-form').removeEventListener('submit', submit);
@@ -220,10 +234,15 @@ async function withReauth(why, action) {
       if (!password) return showAlert($('reauth-error'), 'Enter your password.');
       $('reauth-submit').disabled = true;
       try {
-        await action(password);
+        await action(password, reauthOtp());
         done(true);
       } catch (error) {
-        showAlert($('reauth-error'), describeError(error, WRONG_PASSWORD));
+        const wrong =
+          reauthOtp() === undefined
+            ? WRONG_PASSWORD
+            : { INVALID_CREDENTIALS: 'That password or code is not right.' };
+        showAlert($('reauth-error'), describeError(error, wrong));
+        if (error?.code === 'MFA_REQUIRED') askReauthCode();
       } finally {
         $('reauth-submit').disabled = false;
       }
@@ -407,6 +426,9 @@ auth.on('serverEvent', ({ type, data }) => {
   const why = data && typeof data === 'object' && (data.reason ?? data.cause);
   log('server', `${type}${why ? ` (${why})` : ''}`, 'muted');
 });
+
+setUpPasskeys({ auth, withReauth });
+setUpFactors({ auth, withReauth });
 
 // ---------------------------------------------------------------- start
 

@@ -29,6 +29,7 @@ export function showAlert(el, text, tone = 'error') {
 
 export const MESSAGES = {
   INVALID_CREDENTIALS: 'That email and password do not match.',
+  MFA_REQUIRED: 'Enter the code from your authenticator app (or a recovery code).',
   EMAIL_TAKEN: 'An account with this email already exists. Sign in instead.',
   ACCOUNT_DISABLED: 'This account is disabled. Ask an administrator.',
   FORBIDDEN: 'You need the admin role for that.',
@@ -114,5 +115,6 @@ export const CAUSE_TEXT = {
   claims: 'because your roles changed',
   credential: 'after a credential change',
   password: 'with the new password',
+  factor: 'after a second factor changed',
   resume: 'on resume',
 };

@@ -48,6 +48,7 @@ export const SERVE_USAGE = `Usage: notbefore serve [options]
                            the invitation link is logged, and mailed with --smtp
   --keys FILE              a private JWKS (from \`notbefore keys generate\`); default: keys in the store
   --log-level LEVEL        pino level (default info)
+  --public-url URL         where users reach this server (passkeys are bound to its host name)
 
 Mail (verification, password reset, email change, invitations, notices):
   --public-url URL         where users open the app: the base of mailed links (default: the server's own URL)

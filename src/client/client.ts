@@ -17,7 +17,11 @@ import type {
   AuthClientEventName,
   AuthClientEvents,
   AuthClientOptions,
+  ClientMfaStatus,
   ClientSession,
+  ClientSignupPending,
+  ClientStepUp,
+  ClientTotpEnrolment,
   ClientUser,
   MeAnswer,
   RefreshCause,
@@ -208,11 +212,21 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     return ok;
   }
 
-  async function signInWith(path: string, body: Record<string, unknown>): Promise<ClientUser> {
+  /** `accepted`: what a 202 resolves (the server took the request and signed nobody in). */
+  async function signInWith<P = never>(
+    path: string,
+    body: Record<string, unknown>,
+    accepted?: () => P,
+  ): Promise<ClientUser | P> {
     stream.close(); // the old session's stream would report its own end as ours
     let answer: SignInAnswer;
     try {
-      answer = await readJson<SignInAnswer>(await api(path, jsonInit('POST', body), false));
+      const res = await api(path, jsonInit('POST', body), false);
+      if (res.status === 202 && accepted !== undefined) {
+        if (user && events) stream.open(); // nothing changed for this browser's session
+        return accepted();
+      }
+      answer = await readJson<SignInAnswer>(res);
     } catch (error) {
       if (user && events) stream.open(); // a wrong password ends nothing
       throw error;
@@ -229,6 +243,37 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   async function expect(res: Response): Promise<void> {
     if (!res.ok) throw await toError(res);
   }
+
+  /**
+   * A credential change that re-issues this session's tokens (the old ones die with every
+   * other session): under the refresh lock, so that no tab sends the old refresh token
+   * meanwhile, and then told to every tab. Locks do not nest, so a 401 is cured outside
+   * it and the change tried once more. Resolves the answer's body.
+   */
+  async function renewing<T>(path: string, init: RequestInit, cause: RefreshCause): Promise<T> {
+    const attempt = () =>
+      refresher.locked(async (): Promise<{ refused: Response } | { answer: T }> => {
+        const res = await api(path, init, false);
+        if (res.status === 401) return { refused: res };
+        const answer = await readJson<T & SignInAnswer>(res);
+        server.heard(cause);
+        const exp = typeof answer?.expiresAt === 'number' ? answer.expiresAt : expiresAt;
+        await refresher.renewed(exp, cause, answer?.user);
+        return { answer };
+      });
+    const seen = stamp;
+    let result = await attempt();
+    if ('refused' in result && REFRESHABLE.includes((await toError(result.refused)).code)) {
+      if (await refreshFor('retry', seen)) result = await attempt();
+    }
+    if ('refused' in result) throw await toError(result.refused);
+    return result.answer;
+  }
+
+  const stepUpBody = (proof: ClientStepUp = {}) => ({
+    ...(proof.password === undefined ? {} : { password: proof.password }),
+    ...(proof.otp === undefined ? {} : { otp: proof.otp }),
+  });
 
   return {
     get user() {
@@ -271,8 +316,16 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       emit('signedIn', { user: me.user, expiresAt, fromOtherTab: false });
       return me.user;
     },
-    signup: (input) => signInWith('/auth/signup', { device: describeDevice(), ...input }),
+    // requireVerifiedEmail: the same 202 for a new and a taken address, and a mail follows.
+    signup: (input) =>
+      signInWith(
+        '/auth/signup',
+        { device: describeDevice(), ...input },
+        (): ClientSignupPending => ({ checkEmail: true, email: input.email }),
+      ),
     login: (input) => signInWith('/auth/login', { device: describeDevice(), ...input }),
+    acceptInvitation: (input) =>
+      signInWith('/auth/invitations/accept', { device: describeDevice(), ...input }),
     async logout() {
       // Every tab hears at once; the request (which clears the cookies) follows.
       const csrf = readCookie(csrfCookie);
@@ -289,24 +342,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     },
     async changePassword(currentPassword, newPassword) {
       const init = jsonInit('POST', { currentPassword, newPassword });
-      // Under the refresh lock: the old refresh token dies here, and no tab may send it now.
-      // Locks do not nest, so a 401 is cured outside it and the change tried once more.
-      const attempt = () =>
-        refresher.locked(async () => {
-          const res = await api('/auth/password', init, false);
-          if (res.status === 401) return res;
-          const answer = await readJson<SignInAnswer>(res);
-          server.heard('password');
-          const exp = typeof answer.expiresAt === 'number' ? answer.expiresAt : expiresAt;
-          await refresher.renewed(exp, 'password', answer.user);
-          return null;
-        });
-      const seen = stamp;
-      let refused = await attempt();
-      if (refused && REFRESHABLE.includes((await toError(refused)).code)) {
-        if (await refreshFor('retry', seen)) refused = await attempt();
-      }
-      if (refused) throw await toError(refused);
+      await renewing('/auth/password', init, 'password');
     },
     async me() {
       const me = await readJson<MeAnswer>(await api('/auth/me'));
@@ -334,6 +370,37 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       return 'user' in body && typeof body.user === 'object'
         ? (body.user as ClientUser)
         : (body as ClientUser);
+    },
+    mfa: async () => readJson<ClientMfaStatus>(await api('/auth/mfa')),
+    async startTotp(proof) {
+      return readJson<ClientTotpEnrolment>(
+        await api('/auth/mfa/totp', jsonInit('POST', stepUpBody(proof))),
+      );
+    },
+    async confirmTotp(code) {
+      const init = jsonInit('POST', { code });
+      const answer = await renewing<{ recoveryCodes: string[] }>(
+        '/auth/mfa/totp/confirm',
+        init,
+        'factor',
+      );
+      return answer.recoveryCodes;
+    },
+    async removeTotp(otp, password) {
+      const init = jsonInit(
+        'DELETE',
+        stepUpBody(password === undefined ? { otp } : { otp, password }),
+      );
+      await renewing('/auth/mfa/totp', init, 'factor');
+    },
+    async regenerateRecoveryCodes(proof) {
+      const init = jsonInit('POST', stepUpBody(proof));
+      const answer = await renewing<{ recoveryCodes: string[] }>(
+        '/auth/mfa/recovery-codes',
+        init,
+        'factor',
+      );
+      return answer.recoveryCodes;
     },
     refresh: () => refreshFor('retry', stamp),
     fetch: (input, init = {}) => call(String(input), init),

@@ -29,12 +29,15 @@ export interface ServerEvents extends StreamHandlers {
 export function serverEvents(host: EventHost): ServerEvents {
   /** When another tab last told us of a claims refresh: our own event for it needs no refresh. */
   let claimsAt = 0;
-  /** When this browser last changed the password (it already holds the fresh tokens). */
+  /**
+   * When this browser last changed a credential (the password, a second factor): it already
+   * holds the fresh tokens the server's `credential-change` event asks for.
+   */
   let passwordAt = 0;
   return {
     heard(cause) {
       if (cause === 'claims') claimsAt = Date.now();
-      if (cause === 'password') passwordAt = Date.now();
+      if (cause === 'password' || cause === 'factor') passwordAt = Date.now();
     },
     onEvent(type, data) {
       host.told(type, data);

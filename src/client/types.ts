@@ -8,6 +8,20 @@ export interface ClientUser {
   [key: string]: unknown;
 }
 
+/**
+ * What `signup()` resolves when the server requires a verified email (`requireVerifiedEmail`:
+ * it answers 202): no account is signed in yet. A link is on its way to `email` (or, when
+ * the address already has an account, a notice to its owner: the server answers both alike,
+ * so this says nothing about which). Tell the user to check their mail; opening the link
+ * verifies the address, and then `login()` works.
+ */
+export interface ClientSignupPending {
+  /** Always true: tells this answer from a {@link ClientUser} (`'checkEmail' in result`). */
+  checkEmail: true;
+  /** The address signed up with, where the mail went. */
+  email: string;
+}
+
 /** One of the user's sessions, as `sessions()` lists them. */
 export interface ClientSession {
   sid: string;
@@ -37,7 +51,38 @@ export type SignOutReason =
   | 'account-deleted';
 
 /** What made the client refresh the access token. */
-export type RefreshCause = 'scheduled' | 'retry' | 'claims' | 'credential' | 'password' | 'resume';
+export type RefreshCause =
+  | 'scheduled'
+  | 'retry'
+  | 'claims'
+  | 'credential'
+  | 'password'
+  /** This tab added or removed a second factor (the server re-issued its tokens). */
+  | 'factor'
+  | 'resume';
+
+/** The answer of `mfa()`: `GET /auth/mfa`. */
+export interface ClientMfaStatus {
+  /** `off`, `pending` (started, not confirmed by a first code) or `on`. */
+  totp: 'off' | 'pending' | 'on';
+  /** Unused recovery codes. */
+  recoveryCodesLeft: number;
+}
+
+/** A TOTP enrolment under way (`startTotp`): show `otpauthUrl` as a QR code, `secret` as text. */
+export interface ClientTotpEnrolment {
+  /** Base32, for typing into an authenticator app that cannot scan. */
+  secret: string;
+  /** `otpauth://totp/…` for the app to scan. */
+  otpauthUrl: string;
+}
+
+/** A step-up's proof, when the recent sign-in is not enough: the password, and a code with TOTP. */
+export interface ClientStepUp {
+  password?: string;
+  /** A TOTP code or an unused recovery code. */
+  otp?: string;
+}
 
 /**
  * The events of `AuthClient.on`, and what each listener receives. `fromOtherTab` is true when
@@ -90,14 +135,57 @@ export interface AuthClient {
   ): () => void;
   /** Restores the session this browser already has; resolves the user or null. */
   start(): Promise<ClientUser | null>;
-  /** `device` names this browser in the sessions list (default: "Chrome on macOS", say). */
-  signup(input: { email: string; password: string; device?: string }): Promise<ClientUser>;
+  /**
+   * Creates the account and signs in (every tab hears it); resolves the user. `device` names
+   * this browser in the sessions list (default: "Chrome on macOS", say). On a server that
+   * requires a verified email nobody is signed in yet: it resolves a
+   * {@link ClientSignupPending} (`checkEmail: true`) instead, for a new and a taken address
+   * alike. Rejects with `WEAK_PASSWORD`, `VALIDATION_FAILED`, `EMAIL_TAKEN` (only where
+   * verification is not required) or `RATE_LIMITED`.
+   *
+   * @example
+   * ```ts
+   * const result = await auth.signup({ email, password });
+   * if ('checkEmail' in result) showNotice(`We sent a link to ${result.email}.`);
+   * else showAccount(result);
+   * ```
+   */
+  signup(input: {
+    email: string;
+    password: string;
+    device?: string;
+  }): Promise<ClientUser | ClientSignupPending>;
   /**
    * Signs in (cookies, never tokens, reach the page); every tab hears it. `device` defaults to a
    * label from the user agent. Rejects with `INVALID_CREDENTIALS`, `RATE_LIMITED` (see
-   * `retryAfter`) or `ACCOUNT_DISABLED`.
+   * `retryAfter`) or `ACCOUNT_DISABLED`; with `EMAIL_NOT_VERIFIED` when the server requires a
+   * verified email and the password was right (it mails a fresh link); with `MFA_REQUIRED`
+   * when the password was right and the account has TOTP: ask for the code and call again
+   * with `otp` (a code from the app or a recovery code).
    */
-  login(input: { email: string; password: string; device?: string }): Promise<ClientUser>;
+  login(input: {
+    email: string;
+    password: string;
+    device?: string;
+    otp?: string;
+  }): Promise<ClientUser>;
+  /**
+   * Redeems a mailed invitation (the token of its `#invitation=` link): creates the account
+   * with the invited roles and signs in, like `signup` (every tab hears it). Rejects with
+   * `LINK_INVALID` (unknown, used, expired or superseded), `WEAK_PASSWORD`, `EMAIL_TAKEN` or
+   * `RATE_LIMITED`.
+   *
+   * @example
+   * ```ts
+   * const token = /^#invitation=(.+)$/.exec(location.hash)?.[1];
+   * if (token) await auth.acceptInvitation({ token, password: chosenPassword });
+   * ```
+   */
+  acceptInvitation(input: {
+    token: string;
+    password: string;
+    device?: string;
+  }): Promise<ClientUser>;
   /**
    * Signs out: every tab of this browser at once, then the server ends the session and clears the
    * cookies.
@@ -118,6 +206,25 @@ export interface AuthClient {
   endSession(sid: string, password?: string): Promise<void>;
   /** Admin only. */
   setRoles(userId: string, roles: string[]): Promise<ClientUser>;
+  /** Whether TOTP is on, and how many recovery codes are left. */
+  mfa(): Promise<ClientMfaStatus>;
+  /**
+   * Starts a TOTP enrolment (a step-up: the recent sign-in, or `proof.password`). Show the
+   * answer once, then call `confirmTotp` with the first code the app shows.
+   */
+  startTotp(proof?: ClientStepUp): Promise<ClientTotpEnrolment>;
+  /**
+   * Turns TOTP on with its first code; resolves the ten recovery codes, to show once. The
+   * server ends every other session; this one goes on with fresh tokens (every tab).
+   */
+  confirmTotp(code: string): Promise<string[]>;
+  /**
+   * Turns TOTP off: needs a code (`otp`, or a recovery code) and a step-up. Every other
+   * session ends; this one goes on.
+   */
+  removeTotp(otp: string, password?: string): Promise<void>;
+  /** New recovery codes (the old ones die), behind a step-up; every other session ends. */
+  regenerateRecoveryCodes(proof?: ClientStepUp): Promise<string[]>;
   /** Refreshes now (coordinated across tabs); resolves false when the session is gone. */
   refresh(): Promise<boolean>;
   /** `fetch` with the cookies, the CSRF header, and one refresh-and-retry on an expired token. */

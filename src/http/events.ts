@@ -273,7 +273,8 @@ export function createEventHub(auth: Auth, clock: Clock, options: EventHubOption
           if (event.scope === 'tokens') {
             s.sink.send('token-claims-change', { sid: s.sid, cause: event.cause });
           } else if (s.sid === event.exceptSid) {
-            if (event.cause === 'password') {
+            // The kept session has fresh tokens: its other tabs must take them up.
+            if (event.cause === 'password' || event.cause === 'mfa') {
               s.sink.send('credential-change', { sid: s.sid, cause: event.cause });
             }
           } else {

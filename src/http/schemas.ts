@@ -22,17 +22,21 @@ export const refreshBody: JsonSchema = {
   properties: { refreshToken: { type: 'string', minLength: 1, maxLength: 512 } },
 };
 
+/** A TOTP code or a recovery code, as typed (spaces and dashes allowed). */
+const otp = { type: 'string', minLength: 1, maxLength: 64 } as const;
+
+/** A step-up: the password (and on an account with TOTP, a code), or a recent sign-in. */
 export const optionalPasswordBody: JsonSchema = {
   type: 'object',
   additionalProperties: false,
-  properties: { password },
+  properties: { password, otp },
 };
 
 export const passwordBody: JsonSchema = {
   type: 'object',
   required: ['password'],
   additionalProperties: false,
-  properties: { password },
+  properties: { password, otp },
 };
 
 export const changePasswordBody: JsonSchema = {
@@ -117,6 +121,7 @@ export const claimsSchema: JsonSchema = {
     auth_time: { type: 'number' },
     roles: { type: 'array', items: { type: 'string' } },
     email_verified: { type: 'boolean' },
+    amr: { type: 'array', items: { type: 'string' } },
   },
 };
 
@@ -234,4 +239,67 @@ export const invitationSchema: JsonSchema = {
   type: 'object',
   required: ['id'],
   properties: { id: { type: 'string', description: 'the invitation, not its link' } },
+};
+
+// --- second factors (TOTP, recovery codes) ---
+
+/** A sign-in: the credentials, and on an account with TOTP a code or a recovery code. */
+export const loginBody: JsonSchema = {
+  type: 'object',
+  required: ['email', 'password'],
+  additionalProperties: false,
+  properties: {
+    email,
+    password,
+    device: { type: 'string', maxLength: 200 },
+    otp,
+  },
+};
+
+/** The first code of a new TOTP enrolment. */
+export const totpCodeBody: JsonSchema = {
+  type: 'object',
+  required: ['code'],
+  additionalProperties: false,
+  properties: { code: { type: 'string', minLength: 1, maxLength: 16 } },
+};
+
+/** A step-up that must carry a code: removing TOTP. */
+export const otpStepUpBody: JsonSchema = {
+  type: 'object',
+  required: ['otp'],
+  additionalProperties: false,
+  properties: { password, otp },
+};
+
+export const totpEnrolmentSchema: JsonSchema = {
+  type: 'object',
+  required: ['secret', 'otpauthUrl'],
+  properties: {
+    secret: { type: 'string', description: 'base32, for typing into the app' },
+    otpauthUrl: { type: 'string', description: 'otpauth://totp/…, to show as a QR code' },
+  },
+};
+
+/** New recovery codes, and (bearer transport) the kept session's fresh tokens. */
+export const recoveryCodesSchema: JsonSchema = {
+  type: 'object',
+  required: ['recoveryCodes'],
+  properties: {
+    recoveryCodes: { type: 'array', items: { type: 'string' } },
+    accessToken: { type: 'string' },
+    refreshToken: { type: 'string' },
+    expiresAt: { type: 'integer' },
+    session: { type: 'object', required: ['sid'], properties: { sid: { type: 'string' } } },
+    user: userSchema,
+  },
+};
+
+export const mfaStatusSchema: JsonSchema = {
+  type: 'object',
+  required: ['totp', 'recoveryCodesLeft'],
+  properties: {
+    totp: { type: 'string', enum: ['off', 'pending', 'on'] },
+    recoveryCodesLeft: { type: 'integer' },
+  },
 };

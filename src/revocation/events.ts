@@ -18,7 +18,9 @@ export type UserRevocationCause =
   | 'deleted'
   | 'admin'
   | 'email'
-  | 'email-verified';
+  | 'email-verified'
+  /** A second factor was added or removed (a credential change: other sessions end). */
+  | 'mfa';
 
 /**
  * One revocation: what the store logs, the feed carries and every revocation list applies. The

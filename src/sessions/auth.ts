@@ -15,7 +15,9 @@ import { emailOperations } from './email.js';
 import { invitationOperations } from './invitations.js';
 import { keyOperations, REFRESH_SECRET } from './keys.js';
 import { offRequestPath, queueMail } from './mailing.js';
+import { mfaOperations } from './mfa.js';
 import { resolveOptions } from './options.js';
+import { passkeyOperations } from './passkeys.js';
 import { passwordHasher } from './passwords.js';
 import { recoveryOperations } from './recovery.js';
 import { revocationPipeline } from './revocations.js';
@@ -241,6 +243,8 @@ export function createAuth(options: AuthOptions = {}): Auth {
     ...recoveryOperations(ctx, credentials),
     ...emailOperations(ctx, credentials),
     ...invitationOperations(ctx, credentials),
+    ...passkeyOperations(ctx, credentials),
+    ...mfaOperations(ctx, credentials),
     jwks: keys.jwks,
     rotateKeys: keys.rotateKeys,
     reloadKeys: keys.reloadKeys,

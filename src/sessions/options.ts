@@ -70,6 +70,7 @@ const OPTION_NAMES = {
   publicUrl: true,
   requireVerifiedEmail: true,
   productName: true,
+  factorKey: true,
 } as const satisfies Record<keyof AuthOptions, true>;
 
 const PASSWORD_NAMES = {
@@ -268,6 +269,17 @@ function productName(value: string | undefined, url: string | null): string {
   return value;
 }
 
+/** Key material for sealing TOTP secrets: a string, long enough to carry 256 bits. */
+function factorKey(value: string | undefined): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string') bad('factorKey', `must be a string; got ${kindOf(value)}`);
+  if (value.length < 32)
+    bad(
+      'factorKey',
+      `must be at least 32 characters of random (openssl rand -base64 32); got ${value.length}`,
+    );
+}
+
 function limits(
   value: ThrottleLimits | undefined,
   fallback: ThrottleLimits,
@@ -308,6 +320,7 @@ export function resolveOptions(options: AuthOptions): ResolvedAuthOptions {
   );
   callback(options.isBreached, 'isBreached');
   callback(options.onError, 'onError');
+  factorKey(options.factorKey);
 
   const accessTokenTtl = integer(options.accessTokenTtl, d.accessTokenTtl, 'accessTokenTtl', 1);
   const refreshAbsoluteTtl = seconds(

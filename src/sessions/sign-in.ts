@@ -3,6 +3,7 @@ import { AuthError } from '../errors.js';
 import type { StoredSession, StoredUser } from '../stores/port.js';
 import { type AuthContext, type Live, publicUser } from './context.js';
 import type { CredentialChecks } from './credentials.js';
+import { optionalOtp } from './factor-checks.js';
 import { assertPasswordInput, normaliseEmail } from './passwords.js';
 import { hashRefreshToken, newRefreshToken, successorOf } from './refresh-tokens.js';
 import type { Auth, SignedIn } from './types.js';
@@ -39,6 +40,7 @@ export function signIn(
       sid: session.sid,
       roles: user.roles,
       authTime: session.authTime,
+      amr: session.amr,
       iatMs,
       expMs,
       emailVerified: user.emailVerified,
@@ -75,7 +77,13 @@ export function signIn(
 export async function openSession(
   ctx: AuthContext,
   user: StoredUser,
-  input: { device: string | null; clientKey: string | null; passwordHash: string },
+  input: {
+    device: string | null;
+    clientKey: string | null;
+    passwordHash: string;
+    /** How the user proved who they are (RFC 8176); a password alone by default. */
+    amr?: string[];
+  },
 ): Promise<SignedIn> {
   const { resolved, clock } = ctx;
   const refreshToken = newRefreshToken();
@@ -88,6 +96,7 @@ export async function openSession(
     idleTtlMs: resolved.refreshIdleTtl * 1000,
     absoluteTtlMs: resolved.refreshAbsoluteTtl * 1000,
     refreshHash: hashRefreshToken(refreshToken),
+    amr: input.amr ?? ['pwd'],
     maxSessions: resolved.maxSessionsPerUser,
     expectPasswordHash: input.passwordHash,
   });
@@ -137,14 +146,16 @@ export function signInOperations(
       assertPasswordInput(input.password, resolved.password);
       const device = optionalText(input.device, 'device', MAX_DEVICE_LENGTH);
       const clientKey = optionalText(input.clientKey, 'clientKey', MAX_CLIENT_KEY_LENGTH);
+      const otp = optionalOtp(input.otp);
       await ctx.ready();
       const store = ctx.store();
       const found = await store.findUserByEmail(email);
-      const user = await credentials.checkPassword(
+      const { user, amr } = await credentials.checkSignIn(
         found,
         input.password,
         clientKey ?? undefined,
         email,
+        otp,
       );
       if (user.disabled) throw new AuthError('ACCOUNT_DISABLED', 'This account is disabled.');
       if (resolved.requireVerifiedEmail && !user.emailVerified) {
@@ -161,7 +172,7 @@ export function signInOperations(
         const next = await hasher.hash(input.password);
         if (await store.rehashPassword(user.id, passwordHash, next)) passwordHash = next;
       }
-      return openSession(ctx, user, { device, clientKey, passwordHash });
+      return openSession(ctx, user, { device, clientKey, passwordHash, amr });
     },
 
     async refresh(refreshToken, context) {

@@ -4,6 +4,8 @@ import type { Mailer } from '../mail/types.js';
 import type { RevocationStats } from '../revocation/list.js';
 import type { Store } from '../stores/port.js';
 import type { AccessTokenClaims } from '../tokens/types.js';
+import type { MfaOperations } from './mfa.js';
+import type { PasskeyOperations } from './passkeys.js';
 import type { ThrottlePolicy } from './throttle.js';
 
 /** A user as the API shows it: never the password hash. */
@@ -73,6 +75,11 @@ export interface LoginInput {
   device?: string;
   /** Client key for throttling (an IP address, say). */
   clientKey?: string;
+  /**
+   * On an account with TOTP: the current code of the authenticator app, or an unused recovery
+   * code. Without it such an account answers `MFA_REQUIRED` (once the password was right).
+   */
+  otp?: string;
 }
 
 /** Who asks for a mailed link: the client key (an address) the link requests are counted by. */
@@ -105,7 +112,7 @@ export interface Invitation {
  * await auth.logout(session.sid); // every token of this session dies, on every instance
  * ```
  */
-export interface Auth {
+export interface Auth extends PasskeyOperations, MfaOperations {
   /**
    * Creates a user; it is not signed in (call `login`). The email is normalised. With
    * `requireVerifiedEmail` the new user is mailed a verification link, and for a taken address
@@ -123,9 +130,10 @@ export interface Auth {
    * opens a session; beyond `maxSessionsPerUser` the oldest one ends.
    *
    * @throws {@link AuthError} `INVALID_CREDENTIALS` (an unknown email and a wrong password look
-   *   the same, and take as long); `ACCOUNT_DISABLED`; `EMAIL_NOT_VERIFIED` (with
-   *   `requireVerifiedEmail`, only after a correct password: a fresh verification link is
-   *   mailed); `RATE_LIMITED` (see `retryAfter`); `VALIDATION_FAILED`.
+   *   the same, and take as long; or a wrong `otp`); `MFA_REQUIRED` (the password was right,
+   *   the account has TOTP, no `otp`: counted like a failure); `ACCOUNT_DISABLED`;
+   *   `EMAIL_NOT_VERIFIED` (with `requireVerifiedEmail`, only after a correct password: a
+   *   fresh verification link is mailed); `RATE_LIMITED` (see `retryAfter`); `VALIDATION_FAILED`.
    */
   login(input: LoginInput): Promise<SignedIn>;
   /**
@@ -347,6 +355,11 @@ export interface StepUp {
   authTime?: number;
   /** The user's password, entered again now. */
   password?: string;
+  /**
+   * On an account with TOTP, with `password`: a current code or an unused recovery code
+   * (and a recent sign-in counts only if it was multi-factor).
+   */
+  otp?: string;
 }
 
 /** Options of {@link createAuth}. Durations are in seconds. */
@@ -407,6 +420,15 @@ export interface AuthOptions {
   /** Keep accepting tokens past `maxStaleness`: an explicit, risky choice. Default false. */
   failOpen?: boolean;
   /**
+   * The key-encryption secret that seals TOTP secrets at rest (AES-256-GCM, key derived with
+   * HKDF): at least 32 characters of high entropy (`openssl rand -base64 32`). Default: a
+   * random one made on first start and kept in the store — which then protects the TOTP
+   * secrets only against a leak of their table, not of the whole database. Changing it
+   * makes the stored TOTP secrets unreadable (their users sign in with a recovery code and
+   * enrol again).
+   */
+  factorKey?: string;
+  /**
    * Leeway on `exp`, `nbf` and `iat` between instances' clocks, also added to how long
    * revocations are remembered; default 30, at most 300.
    */
@@ -424,7 +446,10 @@ export interface AuthOptions {
   /**
    * Where the app's page lives: mailed links are `<publicUrl>/#<kind>=<token>` (the token in
    * the fragment, so no server log or `Referer` sees it). An absolute http(s) URL; default the
-   * `issuer` when that is one. Needed with a `mailer`, and for `invite`.
+   * `issuer` when that is one. Needed with a `mailer`, and for `invite`. Passkeys are bound to
+   * its host name (the WebAuthn relying-party id) and accepted only from its origin; passkeys
+   * need it given explicitly (else their operations answer `NOT_FOUND`). Never taken from a
+   * request: a Host header is the client's to choose.
    */
   publicUrl?: string;
   /**
@@ -490,6 +515,7 @@ export type ResolvedAuthOptions = Required<
     | 'onError'
     | 'mailer'
     | 'publicUrl'
+    | 'factorKey'
   >
 > & {
   password: Required<PasswordPolicy>;

@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe } from 'vitest';
+import { describeFactorCases } from './conformance/factors.js';
 import { storeKit } from './conformance/kit.js';
 import { describeLimitCases } from './conformance/limits.js';
 import { describeLinkCases } from './conformance/links.js';
+import { describePasskeyCases } from './conformance/passkeys.js';
 import { describeRevocationCases } from './conformance/revocations.js';
 import { describeSessionCases } from './conformance/sessions.js';
 import type { Store } from './port.js';
@@ -42,5 +44,7 @@ export function describeStore(name: string, makeStore: () => Store | Promise<Sto
     describeRevocationCases(kit);
     describeLimitCases(kit);
     describeLinkCases(kit);
+    describeFactorCases(kit);
+    describePasskeyCases(kit);
   });
 }

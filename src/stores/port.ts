@@ -32,7 +32,8 @@ export interface Store {
   /**
    * Opens a session with its first refresh token, in one transaction with the user row
    * locked: refused when the user is gone, disabled, or its password hash is no longer
-   * `expectPasswordHash` (a password change won the race). Sessions of the user beyond
+   * `expectPasswordHash` (a password change won the race) or, with `expectPasskey`, that
+   * passkey is no longer the user's (its removal won the race). Sessions of the user beyond
    * `maxSessions` are ended oldest first, each with a log entry.
    */
   createSession(input: NewSession): Promise<CreateSessionResult>;
@@ -106,10 +107,60 @@ export interface Store {
   /** Compare-and-set; false when the stored value is no longer `expected`. */
   replaceSecret(name: string, expected: string, next: string): Promise<boolean>;
 
+  // --- second factors: TOTP and recovery codes ---
+  // Changes that must end the other sessions (confirming or removing TOTP, new recovery
+  // codes, adding or removing a passkey, an admin removing every factor) are not methods
+  // here: they ride on `revokeUser` as `change.factors` (FactorChange), in its transaction.
+  /**
+   * Stores a TOTP secret (already encrypted) awaiting its first code, replacing a pending
+   * one. False, writing nothing, when the user is gone or already has a confirmed TOTP.
+   */
+  setPendingTotp(userId: string, encryptedSecret: string, nowMs: number): Promise<boolean>;
+  /** The user's TOTP, pending (`confirmedAt` null) or confirmed, or null. */
+  getTotp(userId: string): Promise<StoredTotp | null>;
+  /**
+   * Spends a TOTP time step, atomically: true only if `step` is above the last one used
+   * (which it becomes), so each code is accepted once. False when there is no TOTP.
+   */
+  useTotpStep(userId: string, step: number): Promise<boolean>;
+  /** Spends an unused recovery code (by hash), atomically: of concurrent uses one is true. */
+  useRecoveryCode(userId: string, hash: string, nowMs: number): Promise<boolean>;
+  /** How many unused recovery codes the user has. */
+  recoveryCodesLeft(userId: string): Promise<number>;
+
+  // --- second factors: passkeys (WebAuthn) and their challenges ---
+  // Adding and removing a passkey ride on `revokeUser` (FactorChange 'passkey-add' and
+  // 'passkey-remove'): both end the other sessions.
+  /** The user's passkeys, oldest first. */
+  listPasskeys(userId: string): Promise<StoredPasskey[]>;
+  /** The passkey with this credential id (base64url), whoever it belongs to, or null. */
+  getPasskey(id: string): Promise<StoredPasskey | null>;
+  /**
+   * After a verified assertion: sets the signature counter to `next` (and `lastUsedAt`) only
+   * if it is still `expected` and `next` is above it, or both are 0 (an authenticator that
+   * keeps no counter). False otherwise: a counter that does not move forward is a cloned
+   * authenticator or a replay, and of two concurrent sign-ins with one counter value only
+   * one can pass.
+   */
+  updatePasskeyCounter(id: string, expected: number, next: number, nowMs: number): Promise<boolean>;
+  /** Stores a WebAuthn challenge until `expiresAt` (or until taken). */
+  createChallenge(input: NewChallenge): Promise<void>;
+  /**
+   * Takes a challenge, atomically: deletes and returns it when it exists with this purpose
+   * and has not expired, so of concurrent takes exactly one gets it. Null otherwise
+   * (unknown, used, expired, or issued for the other ceremony).
+   */
+  takeChallenge(
+    challenge: string,
+    purpose: ChallengePurpose,
+    nowMs: number,
+  ): Promise<StoredChallenge | null>;
+
   // --- housekeeping ---
   /**
    * Deletes log entries, ended sessions (and their refresh tokens) and failure counters
-   * that can no longer matter: older than `windowMs` before `nowMs`.
+   * that can no longer matter: older than `windowMs` before `nowMs`; and every WebAuthn
+   * challenge past its `expiresAt`.
    */
   purge(nowMs: number, windowMs: number): Promise<void>;
 }
@@ -164,6 +215,11 @@ export interface StoredSession {
   revokedAt: number | null;
   /** Why the session ended (a revocation cause), or null while it is live. */
   revokeCause: string | null;
+  /**
+   * How the user proved who they are at sign-in (RFC 8176 values, e.g. `["pwd"]`,
+   * `["pwd","otp","mfa"]`, `["hwk","user"]`); a session of 0.1.0 reads as `["pwd"]`.
+   */
+  amr: string[];
 }
 
 /**
@@ -180,6 +236,8 @@ export interface NewSession {
   absoluteTtlMs: number;
   /** SHA-256 (hex) of the first refresh token. */
   refreshHash: string;
+  /** How the user signed in (RFC 8176 values); every token of the session carries it. */
+  amr: string[];
   /** Live sessions the user may hold, this one included; the oldest beyond it end. */
   maxSessions: number;
   /**
@@ -187,6 +245,12 @@ export interface NewSession {
    * password change committed meanwhile.
    */
   expectPasswordHash: string;
+  /**
+   * The passkey a passkey sign-in was just verified with: refuse (`credentials-changed`) when
+   * it is no longer the user's, checked in the transaction that inserts the session, so that
+   * a removal either comes first (no session) or ends the new session with the others.
+   */
+  expectPasskey?: { id: string };
 }
 
 /** The outcome of `createSession`: the session and the iat to mint with, or why it was refused. */
@@ -257,11 +321,13 @@ export interface RevokeUserInput {
     passwordHash?: string;
     roles?: string[];
     disabled?: boolean;
-    /** Deletes the user row, its sessions, refresh tokens and links. */
+    /** Deletes the user row, its sessions, refresh tokens, links and factors. */
     deleted?: boolean;
     /** A new address (normalised); refused with `email-taken` when another user has it. */
     email?: string;
     emailVerified?: boolean;
+    /** A second factor added or removed; refused ('no-factor') when it does not apply. */
+    factors?: FactorChange;
   };
   /**
    * Consume this link in the same transaction: refused (`link`, nothing written) unless it
@@ -274,7 +340,13 @@ export interface RevokeUserInput {
    * With scope 'sessions': keep this live session of the user, with a new refresh token
    * (its old ones die) and a new authTime. Refused ('no-session') when it is not live.
    */
-  keep?: { sid: string; refreshHash: string; authTime: number };
+  keep?: {
+    sid: string;
+    refreshHash: string;
+    authTime: number;
+    /** The kept session's new `amr` (it just proved a factor); unchanged when absent. */
+    amr?: string[];
+  };
 }
 
 /**
@@ -291,7 +363,110 @@ export type RevokeUserResult =
       /** With `keep`: the kept session and the iat to mint its fresh tokens with. */
       kept?: { session: StoredSession; issuedAt: number };
     }
-  | { ok: false; reason: 'no-user' | 'conflict' | 'no-session' | 'link' | 'email-taken' };
+  | {
+      ok: false;
+      reason: 'no-user' | 'conflict' | 'no-session' | 'link' | 'email-taken' | 'no-factor';
+    };
+
+/** The names of the port's TOTP and recovery-code methods (what each store composes in). */
+export type TotpMethods =
+  | 'setPendingTotp'
+  | 'getTotp'
+  | 'useTotpStep'
+  | 'useRecoveryCode'
+  | 'recoveryCodesLeft';
+
+/** A user's TOTP (RFC 6238) enrolment. */
+export interface StoredTotp {
+  userId: string;
+  /** The shared secret, encrypted by the library (the store never sees it in the clear). */
+  secret: string;
+  /** When the first code confirmed it; null while pending. */
+  confirmedAt: number | null;
+  /** The highest time step a code was accepted for (0 when none). */
+  lastStep: number;
+  createdAt: number;
+}
+
+/** A WebAuthn credential to store (after a verified registration). */
+export interface NewPasskey {
+  /** The credential id, base64url. */
+  id: string;
+  userId: string;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  /** The signature counter the registration reported. */
+  counter: number;
+  /** The authenticator's transports (`usb`, `internal`, `hybrid`, …). */
+  transports: string[];
+  /** `singleDevice` or `multiDevice` (a synced passkey), as WebAuthn reports it. */
+  deviceType: string | null;
+  /** Whether the credential is backed up (synced). */
+  backedUp: boolean;
+  /** The user's label for it. */
+  name: string | null;
+  nowMs: number;
+}
+
+/** A stored WebAuthn credential (a passkey) of a user. */
+export interface StoredPasskey {
+  /** The credential id, base64url. */
+  id: string;
+  userId: string;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  /** The last signature counter seen (0 for authenticators that keep none). */
+  counter: number;
+  transports: string[];
+  /** `singleDevice` or `multiDevice` (a synced passkey), as registered; null when unknown. */
+  deviceType: string | null;
+  backedUp: boolean;
+  name: string | null;
+  createdAt: number;
+  /** The last sign-in with it (ms), or null when never used. */
+  lastUsedAt: number | null;
+}
+
+/** Which WebAuthn ceremony a challenge was issued for. */
+export type ChallengePurpose = 'register' | 'login';
+
+/**
+ * A WebAuthn challenge, bound to what it was issued for: a registration to the session and
+ * user that asked (step-up passed), a sign-in by email to that user, a discoverable sign-in
+ * to nobody (both null).
+ */
+export interface NewChallenge {
+  /** Random, base64url: what the authenticator signs (inside clientDataJSON). */
+  challenge: string;
+  purpose: ChallengePurpose;
+  userId: string | null;
+  sid: string | null;
+  /** When it stops being accepted (ms). */
+  expiresAt: number;
+}
+
+/** A challenge as `takeChallenge` returns it. */
+export type StoredChallenge = NewChallenge;
+
+/**
+ * A second factor added or removed, applied by `revokeUser` in the same transaction as the
+ * sessions it ends. Refused (`no-factor`) when it does not apply: `totp-confirm` without a
+ * pending TOTP whose secret is still `secret` (a newer enrolment replaced it);
+ * `totp-remove` and `recovery-regenerate` without a confirmed TOTP; `passkey-add` of a
+ * credential id already stored; `passkey-remove` of a passkey the user does not have.
+ * `remove-all` is never refused: the sessions end even when there was nothing to remove.
+ */
+export type FactorChange =
+  /** The pending TOTP becomes confirmed; the recovery codes are replaced by these hashes. */
+  | { kind: 'totp-confirm'; secret: string; recoveryCodeHashes: string[] }
+  /** The TOTP and its recovery codes are deleted. */
+  | { kind: 'totp-remove' }
+  /** The recovery codes are replaced by these hashes. */
+  | { kind: 'recovery-regenerate'; recoveryCodeHashes: string[] }
+  | { kind: 'passkey-add'; passkey: NewPasskey }
+  | { kind: 'passkey-remove'; id: string }
+  /** Every factor of the user: TOTP, recovery codes, passkeys (an admin's recovery path). */
+  | { kind: 'remove-all' };
 
 /** A revocation event and its place in the store's revocation log. */
 export interface LoggedRevocation {

@@ -7,7 +7,9 @@
  */
 import type pg from 'pg';
 import { type ConnectionOptions, connection } from './pg/connection.js';
+import { factorWrites } from './pg/factors.js';
 import { linkWrites } from './pg/links.js';
+import { passkeyMethods } from './pg/passkeys.js';
 import { sessionWrites } from './pg/writes.js';
 import type { Store } from './port.js';
 import { toFailures, toRevocation, toSession, toUser } from './rows.js';
@@ -60,7 +62,8 @@ export function postgresStore(
   const conn = connection(urlOrPool, options);
   const { query } = conn;
   const { U, S, R, L, F, K, N } = conn.tables;
-  const writes = sessionWrites(conn);
+  const factors = factorWrites(conn);
+  const writes = sessionWrites(conn, factors);
   const { appendLog } = writes;
   const links = linkWrites(conn);
 
@@ -223,6 +226,9 @@ export function postgresStore(
         );
         await c.query(`DELETE FROM ${F} WHERE window_start < $1`, [before]);
         await c.query(`DELETE FROM ${N} WHERE expires_at < $1 OR used_at < $1`, [before]);
+        await factors.purgeChallenges(c, nowMs);
       }),
+    ...factors.methods,
+    ...passkeyMethods(conn),
   };
 }

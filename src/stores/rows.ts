@@ -5,6 +5,7 @@ import type {
   LoggedRevocation,
   StoredLink,
   StoredSession,
+  StoredTotp,
   StoredUser,
 } from './port.js';
 
@@ -69,7 +70,15 @@ export function toSession(row: Row): StoredSession {
     absoluteExpiresAt: num(row.absolute_expires_at),
     revokedAt: numOrNull(row.revoked_at),
     revokeCause: strOrNull(row.revoke_cause),
+    amr: parseAmr(row.amr),
   };
+}
+
+/** NULL (a session of 0.1.0, before second factors) was a password sign-in. */
+function parseAmr(value: unknown): string[] {
+  if (value === null || value === undefined) return ['pwd'];
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  return Array.isArray(parsed) ? parsed.map(String) : ['pwd'];
 }
 
 export function toRevocation(row: Row): LoggedRevocation {
@@ -82,4 +91,15 @@ export function toFailures(row: Row | undefined, nowMs: number, windowMs: number
   const windowStart = num(row.window_start);
   if (windowStart + windowMs <= nowMs) return { count: 0, windowStart: 0, lastAt: 0 };
   return { count: num(row.count), windowStart, lastAt: num(row.last_at) };
+}
+
+/** A TOTP row . */
+export function toTotp(row: Row): StoredTotp {
+  return {
+    userId: String(row.user_id),
+    secret: String(row.secret),
+    confirmedAt: row.confirmed_at === null ? null : Number(row.confirmed_at),
+    lastStep: Number(row.last_step),
+    createdAt: Number(row.created_at),
+  };
 }

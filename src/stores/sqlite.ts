@@ -14,7 +14,9 @@ import type {
 } from './port.js';
 import { toFailures, toRevocation, toSession, toUser } from './rows.js';
 import { reserveAttempt } from './rules.js';
+import { factorWrites } from './sqlite/factors.js';
 import { linkWrites } from './sqlite/links.js';
+import { passkeyMethods } from './sqlite/passkeys.js';
 import { MIGRATIONS } from './sqlite/schema.js';
 import { sessionWrites } from './sqlite/writes.js';
 
@@ -43,6 +45,7 @@ export function sqliteStore(pathOrDb: string | Database.Database = ':memory:'): 
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   migrate(db);
+  const factors = factorWrites(db);
 
   const {
     one,
@@ -57,7 +60,7 @@ export function sqliteStore(pathOrDb: string | Database.Database = ':memory:'): 
     revokeSession,
     revokeUser,
     revokeAll,
-  } = sessionWrites(db);
+  } = sessionWrites(db, factors);
   const links = linkWrites(db);
 
   const failuresOf = (key: string, nowMs: number, windowMs: number): FailureCount =>
@@ -115,6 +118,7 @@ export function sqliteStore(pathOrDb: string | Database.Database = ':memory:'): 
     );
     run('DELETE FROM nb_failures WHERE window_start < ?', before);
     run('DELETE FROM nb_links WHERE expires_at < ? OR used_at < ?', before, before);
+    factors.purgeChallenges(nowMs);
   });
 
   let closed = false;
@@ -234,6 +238,8 @@ export function sqliteStore(pathOrDb: string | Database.Database = ':memory:'): 
     async purge(nowMs, windowMs) {
       purge.immediate(nowMs, windowMs);
     },
+    ...passkeyMethods(db),
+    ...factors.methods,
   };
 }
 

@@ -31,6 +31,11 @@ export interface SignInput {
   roles: readonly string[];
   /** When the user last entered the password (ms). */
   authTime: number;
+  /**
+   * How the user signed in (RFC 8176 values: `pwd`, `otp`, `mfa`, `hwk`, `swk`, `user`),
+   * written as the `amr` claim; no claim when left out.
+   */
+  amr?: readonly string[];
   /** Issue time (ms); defaults to the clock. Kept to the millisecond in `iat`. */
   iatMs?: number;
   /** 128-bit random base64url by default. */
@@ -69,8 +74,8 @@ function isNonEmptyString(value: unknown): value is string {
  * Builds the access-token signer: header `{alg, kid, typ: "at+jwt"}` from the keyring's
  * active key (re-read when the keyring's version changes, so a rotation takes effect on
  * the next token), claims `iss aud sub sid jti iat exp auth_time roles` (and
- * `email_verified` when `SignInput.emailVerified` is given) and nothing else (ASVS 11.7.2:
- * no PII in the token).
+ * `email_verified` when `SignInput.emailVerified` is given, `amr` when given) and nothing
+ * else (ASVS 11.7.2: no PII in the token).
  *
  * @throws TypeError or RangeError at once for a bad option: a verify-only keyring, an empty
  *   issuer or audience, a `ttl` outside 1 s – 24 h.
@@ -135,6 +140,9 @@ export function createSigner(options: SignerOptions): AccessTokenSigner {
     if (typeof authTime !== 'number' || !Number.isFinite(authTime) || authTime < 0) {
       throw new TypeError('sign: authTime must be a time in milliseconds');
     }
+    const { amr } = input;
+    if (amr !== undefined && (!Array.isArray(amr) || !amr.every((v) => typeof v === 'string')))
+      throw new TypeError('sign: amr must be a list of strings');
     const iatMs = input.iatMs ?? clock.now();
     if (!Number.isSafeInteger(iatMs) || iatMs < 0)
       throw new TypeError('sign: iatMs must be whole milliseconds');
@@ -168,9 +176,11 @@ export function createSigner(options: SignerOptions): AccessTokenSigner {
       roles: [...roles],
     };
     if (input.emailVerified !== undefined) claims.email_verified = input.emailVerified;
+    if (amr !== undefined) claims.amr = [...amr];
     const signingInput = `${headerSegment}.${encodeBase64url(JSON.stringify(claims))}`;
     const token = `${signingInput}.${signBytes(signingInput).toString('base64url')}`;
     Object.freeze(claims.roles);
+    if (claims.amr !== undefined) Object.freeze(claims.amr);
     return { token, claims: Object.freeze(claims) };
   }
 

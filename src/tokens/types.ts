@@ -26,6 +26,12 @@ export interface AccessTokenClaims {
    * {@link createSigner} that was not given `emailVerified`.
    */
   email_verified?: boolean;
+  /**
+   * How the user signed in (RFC 8176): `["pwd"]` a password; `["pwd","otp","mfa"]` a password
+   * and a TOTP or recovery code; `["hwk","user"]` or `["swk","user"]` a passkey (hardware- or
+   * software-bound key, with user verification). Absent in tokens of notbefore before 0.3.
+   */
+  amr?: string[];
 }
 
 /** Algorithms notbefore signs with. RS256/PS256 are verify-only, and only when configured. */

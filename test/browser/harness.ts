@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -52,9 +53,23 @@ export interface Server {
   close(): Promise<void>;
 }
 
-/** Starts `notbefore serve` on a free port, on a fresh SQLite file, and resolves its URL. */
+/** A port nothing listens on right now (the server is then started on it). */
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((done) => probe.close(done));
+  return port;
+}
+
+/**
+ * Starts `notbefore serve` on a free port, on a fresh SQLite file, and resolves its URL.
+ * With `publicUrl`, the URL is `http://localhost:PORT` and the server is told so: WebAuthn
+ * needs a domain as relying-party id (never an IP address), and localhost is a secure
+ * context over plain http.
+ */
 export async function startServer(
-  options: { accessTokenTtl?: number; flags?: string[] } = {},
+  options: { accessTokenTtl?: number; flags?: string[]; publicUrl?: boolean } = {},
 ): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'notbefore-browser-'));
   const flags = [
@@ -71,8 +86,10 @@ export async function startServer(
       : ['--access-token-ttl', String(options.accessTokenTtl)]),
     ...(options.flags ?? []),
   ];
-  let running = await spawnServer([...flags, '--port', '0']);
-  const url = running.url;
+  const port = options.publicUrl ? await freePort() : 0;
+  if (options.publicUrl) flags.push('--public-url', `http://localhost:${port}`);
+  let running = await spawnServer([...flags, '--port', String(port)]);
+  const url = options.publicUrl ? `http://localhost:${port}` : running.url;
   let earlier = '';
   const output = () => earlier + running.output();
   return {

@@ -25,6 +25,7 @@ import { redisFeed } from '../../src/feeds/redis.js';
 import { createAuth } from '../../src/sessions/auth.js';
 import type { Auth } from '../../src/sessions/types.js';
 import { sqliteStore } from '../../src/stores/sqlite.js';
+import { type SmtpSink, startSmtpSink } from '../mail/smtp-sink.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const APPS = join(import.meta.dirname, 'apps');
@@ -770,6 +771,44 @@ describe('Hono verify-only service (createVerifier + redisFeed)', () => {
       } finally {
         await server.stop();
       }
+    },
+    MINUTES,
+  );
+});
+
+describe('a mailing app: notbefore/mail with nodemailer installed', () => {
+  let app: Installed;
+  let sink: SmtpSink;
+  beforeAll(async () => {
+    [app, sink] = await Promise.all([
+      install('mail-smtp', ['mail-smtp.mjs'], ['nodemailer']),
+      startSmtpSink(),
+    ]);
+  }, 5 * MINUTES);
+  afterAll(async () => {
+    await sink?.close();
+  });
+
+  it('installs notbefore and nodemailer only', () => {
+    expectOnly(app, ['nodemailer']);
+    expect(app.packages).toEqual(expect.arrayContaining(['notbefore', 'nodemailer']));
+  });
+
+  it(
+    'smtpMailer delivers a rendered mail over SMTP (the peer loaded from the app)',
+    async () => {
+      const to = `ann-${randomBytes(4).toString('hex')}@example.com`;
+      const ran = await run(process.execPath, ['mail-smtp.mjs'], app.dir, {
+        ...userEnv(),
+        SMTP_URL: sink.url,
+        MAIL_TO: to,
+      });
+      expect(ran.err).toBe('');
+      expect(ran).toMatchObject({ code: 0, out: 'done\n' });
+      const mail = await sink.next((m) => m.to === to);
+      expect(mail.fromAddress).toBe('no-reply@example.com');
+      expect(mail.subject).toContain('App');
+      expect(sink.linkIn(mail, 'reset-password')).toBe('AAAAAAAAAAAAAAAAAAAAAA');
     },
     MINUTES,
   );

@@ -19,6 +19,7 @@ import {
   settled,
   tapped,
 } from '../sessions/lifecycle.js';
+import { describeFactorRoutes } from './factor-routes.js';
 import {
   ADMIN,
   api,
@@ -33,6 +34,7 @@ import {
   type TestResponse,
   type TestServer,
 } from './harness.js';
+import { describePasskeyRoutes } from './passkey-routes.js';
 
 const COOKIE_FLAGS: Record<string, RegExp[]> = {
   '__Host-nb_access': [/; HttpOnly/i, /; Secure/i, /; SameSite=Lax/i, /; Path=\/(;|$)/i],
@@ -152,6 +154,9 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
       expect(res.status).toBe(201);
       return b;
     };
+
+    describePasskeyRoutes((a) => start({}, a), makeStore);
+    describeFactorRoutes((a) => start({}, a), makeStore);
 
     describe('sign-in answers and cookies', () => {
       it('3.3.1 3.3.2 3.3.3: browser sign-up sets the three contract cookies with their flags', async () => {

@@ -48,6 +48,7 @@ describe('createAuth options are checked at construction', () => {
       throttle: { windowSeconds: 60, account: { free: 1, max: 2 }, client: { free: 3, max: 4 } },
       isBreached: async () => false,
       onError: () => {},
+      factorKey: 'k'.repeat(44),
     };
     const auth = createAuth(all);
     expect(auth.options).toMatchObject({
@@ -172,6 +173,8 @@ describe('createAuth options are checked at construction', () => {
       [{ adminEmails: ['a@example.test'] }, /^createAuth: unknown option adminEmails/],
       [{ clockSkew: 301 }, /^createAuth: clockSkew must be at most 300 s; got 301$/],
       [{ issuer: 42 }, /^createAuth: issuer must be a string; got 42$/],
+      [{ factorKey: 'short' }, /^createAuth: factorKey must be at least 32 characters/],
+      [{ factorKey: 42 }, /^createAuth: factorKey must be a string; got 42$/],
     ];
     for (const [options, message] of cases) expect(refusal(options).message).toMatch(message);
     expect(refusal(null).message).toBe('createAuth: options must be an object; got null');

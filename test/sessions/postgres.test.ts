@@ -1,3 +1,4 @@
+import { describeFactorFlows } from './factor-flows.js';
 import { describeAuthFlows } from './flows.js';
 import { postgresFactory } from './helpers.js';
 import { describeLifecycle } from './lifecycle.js';
@@ -7,3 +8,4 @@ const factory = postgresFactory();
 describeAuthFlows('postgres', factory);
 describeRaceHoles('postgres', factory);
 describeLifecycle('postgres', factory);
+describeFactorFlows('postgres', factory);

@@ -1,3 +1,4 @@
+import { describeFactorFlows } from './factor-flows.js';
 import { describeAuthFlows } from './flows.js';
 import { sqliteFactory } from './helpers.js';
 import { describeLifecycle } from './lifecycle.js';
@@ -7,3 +8,4 @@ const factory = sqliteFactory;
 describeAuthFlows('sqlite', factory);
 describeRaceHoles('sqlite', factory);
 describeLifecycle('sqlite', factory);
+describeFactorFlows('sqlite', factory);

@@ -179,6 +179,7 @@ it('random refresh histories: PostgreSQL one-round-trip rotation answers as the 
               refreshHash: first,
               maxSessions: 10,
               expectPasswordHash: 'h',
+              amr: ['pwd'],
             }),
           );
           expect(a.ok && { ...a, evicted: a.evicted.map((e) => e.event) }).toEqual(

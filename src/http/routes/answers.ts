@@ -40,11 +40,16 @@ export const withCleared = (res: HttpResponse, clear: boolean): HttpResponse => 
   return res;
 };
 
-/** The proof for a step-up: this session's sign-in time, and the password when sent. */
-export const stepUp = (a: Authenticated, password: unknown): StepUp =>
-  typeof password === 'string'
-    ? { sid: a.claims.sid, authTime: a.claims.auth_time, password }
-    : { sid: a.claims.sid, authTime: a.claims.auth_time };
+/**
+ * The proof for a step-up: this session's sign-in time, and the password and the code
+ * (an account with TOTP) when sent.
+ */
+export const stepUp = (a: Authenticated, password: unknown, otp?: unknown): StepUp => ({
+  sid: a.claims.sid,
+  authTime: a.claims.auth_time,
+  ...(typeof password === 'string' ? { password } : {}),
+  ...(typeof otp === 'string' ? { otp } : {}),
+});
 
 export const signInResponses = {
   200: ['Signed in. Browser transport: cookies and this body.', signedInBrowser],

@@ -4,8 +4,10 @@ import { authenticateRequest, isResponse } from '../kit.js';
 import { type HttpRequest, view } from '../request.js';
 import type { HttpResponse } from '../response.js';
 import { ADMIN_ROUTES } from './admin.js';
+import { FACTOR_ROUTES } from './factors.js';
 import { LIFECYCLE_ROUTES } from './lifecycle.js';
 import { metaRoutes } from './meta.js';
+import { PASSKEY_ROUTES } from './passkeys.js';
 import { SESSION_ROUTES } from './session.js';
 import { SIGN_IN_ROUTES } from './sign-in.js';
 import type { RouteDef } from './types.js';
@@ -18,6 +20,8 @@ export const ROUTES: readonly RouteDef[] = [
   ...SESSION_ROUTES,
   ...ADMIN_ROUTES,
   ...LIFECYCLE_ROUTES,
+  ...PASSKEY_ROUTES,
+  ...FACTOR_ROUTES,
   ...metaRoutes(() => ROUTES),
 ];
 

@@ -42,7 +42,7 @@ export const SESSION_ROUTES: readonly RouteDef[] = [
     async handle(ctx, req) {
       const a = authenticate(ctx, req);
       const body = parseBody(ctx, req, S.optionalPasswordBody);
-      await ctx.auth.logoutAll(a.claims.sub, stepUp(a, body.password));
+      await ctx.auth.logoutAll(a.claims.sub, stepUp(a, body.password, body.otp));
       return withCleared(noContent(), a.via === 'cookie');
     },
   },
@@ -109,7 +109,7 @@ export const SESSION_ROUTES: readonly RouteDef[] = [
       const body = parseBody(ctx, req, S.optionalPasswordBody);
       const sid = req.params.sid ?? '';
       if (!ctx.validator(S.sidParam)(sid)) throw new AuthError('NOT_FOUND', 'No such session.');
-      await ctx.auth.endSession(a.claims.sub, sid, stepUp(a, body.password));
+      await ctx.auth.endSession(a.claims.sub, sid, stepUp(a, body.password, body.otp));
       return withCleared(noContent(), a.via === 'cookie' && sid === a.claims.sid);
     },
   },
@@ -120,12 +120,13 @@ export const SESSION_ROUTES: readonly RouteDef[] = [
     access: 'user',
     body: S.passwordBody,
     responses: { 204: ['Account deleted.'] },
-    errors: codes(SIGNED_IN_UNSAFE, PASSWORD_CHECK, 'NOT_FOUND'),
+    errors: codes(SIGNED_IN_UNSAFE, PASSWORD_CHECK, 'MFA_REQUIRED', 'NOT_FOUND'),
     async handle(ctx, req) {
       const a = authenticate(ctx, req);
       const body = parseBody(ctx, req, S.passwordBody);
       // The password is required here (no recent-sign-in shortcut): deletion is final.
-      await ctx.auth.deleteUser(a.claims.sub, { password: body.password as string });
+      const otp = typeof body.otp === 'string' ? { otp: body.otp } : {};
+      await ctx.auth.deleteUser(a.claims.sub, { password: body.password as string, ...otp });
       return withCleared(noContent(), a.via === 'cookie');
     },
   },

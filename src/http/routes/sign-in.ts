@@ -68,10 +68,17 @@ export async function endBrowserSession(
 export const ISSUE = codes('TOKEN_REVOKED', 'REVOCATION_STATE_STALE', 'STORE_UNAVAILABLE');
 
 /**
- * A password sign-in: the cross-site and rate checks, the password, a disabled or (with
- * requireVerifiedEmail) unverified account.
+ * A password sign-in: the cross-site and rate checks, the password (and the code of an
+ * account with TOTP), a disabled or (with requireVerifiedEmail) unverified account.
  */
-const LOGIN = codes('CSRF_FAILED', PASSWORD_CHECK, 'ACCOUNT_DISABLED', 'EMAIL_NOT_VERIFIED', ISSUE);
+const LOGIN = codes(
+  'CSRF_FAILED',
+  PASSWORD_CHECK,
+  'MFA_REQUIRED',
+  'ACCOUNT_DISABLED',
+  'EMAIL_NOT_VERIFIED',
+  ISSUE,
+);
 
 /** Sign-up, sign-in and refresh: the routes that open or continue a session. */
 export const SIGN_IN_ROUTES: readonly RouteDef[] = [
@@ -121,18 +128,20 @@ export const SIGN_IN_ROUTES: readonly RouteDef[] = [
     path: '/auth/login',
     summary: 'Sign in',
     access: 'none',
-    body: S.credentialsBody,
+    body: S.loginBody,
     responses: { 200: signInResponses[200] },
     errors: LOGIN,
     async handle(ctx, req) {
       const bearer = wantsBearer(req);
       admitSignIn(ctx, req, bearer);
-      const body = parseBody(ctx, req, S.credentialsBody);
-      const input = { email: body.email as string, password: body.password as string };
-      const device = body.device;
-      const s = await ctx.auth.login(
-        withClientKey(ctx, req, typeof device === 'string' ? { ...input, device } : input),
-      );
+      const body = parseBody(ctx, req, S.loginBody);
+      const input = {
+        email: body.email as string,
+        password: body.password as string,
+        ...(typeof body.device === 'string' ? { device: body.device } : {}),
+        ...(typeof body.otp === 'string' ? { otp: body.otp } : {}),
+      };
+      const s = await ctx.auth.login(withClientKey(ctx, req, input));
       if (!bearer) await endBrowserSession(ctx, req, s.session.sid);
       return signedIn(ctx, s, 200, bearer);
     },

@@ -57,5 +57,8 @@ export const SIGNED_IN_UNSAFE = codes(SIGNED_IN, 'CSRF_FAILED');
  */
 export const PASSWORD_CHECK = codes('INVALID_CREDENTIALS', 'RATE_LIMITED', 'VALIDATION_FAILED');
 
-/** A step-up (ASVS 7.5.2): no recent sign-in and no password, or a password check. */
-export const STEP_UP = codes('REAUTHENTICATION_REQUIRED', PASSWORD_CHECK);
+/**
+ * A step-up (ASVS 7.5.2): no recent sign-in and no password, or a password check; on an
+ * account with TOTP, the code too (MFA_REQUIRED without one).
+ */
+export const STEP_UP = codes('REAUTHENTICATION_REQUIRED', PASSWORD_CHECK, 'MFA_REQUIRED');

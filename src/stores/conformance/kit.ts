@@ -61,6 +61,7 @@ export function storeKit(current: () => Store): StoreKit {
       idleTtlMs: IDLE,
       absoluteTtlMs: ABSOLUTE,
       refreshHash: hash(),
+      amr: ['pwd'],
       maxSessions: 10,
       expectPasswordHash: u.passwordHash,
       ...over,

@@ -23,6 +23,11 @@ export interface Tables {
   M: string;
   /** One-time links. */
   N: string;
+  /** Second factors (0.3.0): TOTP, recovery codes, passkeys, WebAuthn challenges. */
+  T: string;
+  RC: string;
+  P: string;
+  CH: string;
 }
 
 export interface Connection {
@@ -155,6 +160,10 @@ export function connection(urlOrPool: string | pg.Pool, options: ConnectionOptio
     K: t('nb_secrets'),
     M: t('nb_meta'),
     N: t('nb_links'),
+    T: t('nb_totp'),
+    RC: t('nb_recovery_codes'),
+    P: t('nb_passkeys'),
+    CH: t('nb_challenges'),
   };
 
   const connect = async (): Promise<pg.PoolClient> => {

@@ -177,4 +177,40 @@ export const migrations = (s: string): string[] => [
   DROP TRIGGER IF EXISTS ${NOTIFY_TRIGGER} ON ${s}.nb_revocations;
   CREATE TRIGGER ${NOTIFY_TRIGGER} AFTER INSERT ON ${s}.nb_revocations
     FOR EACH ROW EXECUTE PROCEDURE ${s}.${NOTIFY_TRIGGER}();`,
+  // 0.3.0: second factors. `amr` NULL in an older session row means ["pwd"] (rows.ts).
+  `ALTER TABLE ${s}.nb_sessions ADD COLUMN IF NOT EXISTS amr TEXT;
+  CREATE TABLE IF NOT EXISTS ${s}.nb_totp (
+    user_id TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    confirmed_at BIGINT,
+    last_step BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS ${s}.nb_recovery_codes (
+    user_id TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    used_at BIGINT,
+    PRIMARY KEY (user_id, hash)
+  );
+  CREATE TABLE IF NOT EXISTS ${s}.nb_passkeys (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    counter BIGINT NOT NULL,
+    transports TEXT,
+    device_type TEXT,
+    backed_up BOOLEAN NOT NULL DEFAULT FALSE,
+    name TEXT,
+    created_at BIGINT NOT NULL,
+    last_used_at BIGINT
+  );
+  CREATE INDEX IF NOT EXISTS nb_passkeys_user ON ${s}.nb_passkeys (user_id);
+  CREATE TABLE IF NOT EXISTS ${s}.nb_challenges (
+    challenge TEXT PRIMARY KEY,
+    purpose TEXT NOT NULL,
+    user_id TEXT,
+    sid TEXT,
+    expires_at BIGINT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS nb_challenges_expiry ON ${s}.nb_challenges (expires_at);`,
 ];

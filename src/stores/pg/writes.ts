@@ -17,8 +17,8 @@ import {
   cutoffAfter,
   hasTimeLeft,
   isLive,
-  linkRedeemable,
   issueAt,
+  linkRedeemable,
   liveFrom,
   newSessionEnds,
   sessionEnded,
@@ -26,7 +26,10 @@ import {
   userRevoked,
 } from '../rules.js';
 import type { Connection } from './connection.js';
+import type { factorWrites } from './factors.js';
 import { LOG_LOCK, MAX_ATTEMPTS, RETRYABLE } from './schema.js';
+
+type FactorRows = Pick<ReturnType<typeof factorWrites>, 'applyFactorChange' | 'deleteFactors'>;
 
 /**
  * The PostgreSQL store's transactional writes: sessions, refresh rotation and every
@@ -35,7 +38,7 @@ import { LOG_LOCK, MAX_ATTEMPTS, RETRYABLE } from './schema.js';
  * transaction-scoped advisory lock so that seq order equals commit order — a reader that
  * has seen seq n never later finds a smaller new one. The decisions are the shared rules.
  */
-export function sessionWrites(conn: Connection) {
+export function sessionWrites(conn: Connection, factors: FactorRows) {
   const { U, S, R, L, M, N } = conn.tables;
 
   const lockUser = async (c: pg.PoolClient, id: string, mode: 'UPDATE' | 'SHARE') => {
@@ -86,6 +89,19 @@ export function sessionWrites(conn: Connection) {
       if (user.disabled) return { ok: false, reason: 'disabled' };
       if (user.passwordHash !== input.expectPasswordHash)
         return { ok: false, reason: 'credentials-changed' };
+      // A removal goes through revokeUser, which locks the user row first: it committed
+      // before the lock above was granted (the row is gone now), or it waits and then ends
+      // this session with the others. KEY SHARE also holds off any other delete of the row
+      // while leaving a concurrent counter update free.
+      if (
+        input.expectPasskey !== undefined &&
+        (await conn.first(
+          c,
+          `SELECT 1 FROM ${conn.tables.P} WHERE id = $1 AND user_id = $2 FOR KEY SHARE`,
+          [input.expectPasskey.id, user.id],
+        )) === undefined
+      )
+        return { ok: false, reason: 'credentials-changed' };
       const now = input.nowMs;
       const live = (
         await conn.rows(
@@ -106,8 +122,8 @@ export function sessionWrites(conn: Connection) {
         (await conn.first(
           c,
           `INSERT INTO ${S} (sid, user_id, device, client_key, created_at, last_seen_at,
-             auth_time, last_issued_at, idle_expires_at, absolute_expires_at)
-           VALUES ($1, $2, $3, $4, $5, $5, $5, $6, $7, $8) RETURNING *`,
+             auth_time, last_issued_at, idle_expires_at, absolute_expires_at, amr)
+           VALUES ($1, $2, $3, $4, $5, $5, $5, $6, $7, $8, $9) RETURNING *`,
           [
             input.sid,
             user.id,
@@ -117,6 +133,7 @@ export function sessionWrites(conn: Connection) {
             issuedAt,
             ends.idleExpiresAt,
             ends.absoluteExpiresAt,
+            JSON.stringify(input.amr),
           ],
         ))!,
       );
@@ -217,6 +234,12 @@ export function sessionWrites(conn: Connection) {
         if (kept === undefined || !isLive(kept, now) || !hasTimeLeft(kept, keptIssuedAt))
           return { ok: false, reason: 'no-session' };
       }
+      const factorChange = input.change?.factors;
+      if (
+        factorChange !== undefined &&
+        !(await factors.applyFactorChange(c, user.id, factorChange, now))
+      )
+        return { ok: false, reason: 'no-factor' };
       const endedSids: string[] = [];
       if (input.scope === 'sessions') {
         const ending = sessions.filter((s) => s.sid !== keep?.sid).map((s) => s.sid);
@@ -246,8 +269,15 @@ export function sessionWrites(conn: Connection) {
         const row = await conn.first(
           c,
           `UPDATE ${S} SET auth_time = $1, last_seen_at = $2,
-             last_issued_at = GREATEST(last_issued_at, $3) WHERE sid = $4 RETURNING *`,
-          [keep.authTime, now, issuedAt, keep.sid],
+             last_issued_at = GREATEST(last_issued_at, $3), amr = COALESCE($5, amr)
+           WHERE sid = $4 RETURNING *`,
+          [
+            keep.authTime,
+            now,
+            issuedAt,
+            keep.sid,
+            keep.amr === undefined ? null : JSON.stringify(keep.amr),
+          ],
         );
         kept = { session: toSession(row!), issuedAt };
       }
@@ -259,6 +289,7 @@ export function sessionWrites(conn: Connection) {
         await c.query(`DELETE FROM ${S} WHERE user_id = $1`, [user.id]);
         await c.query(`DELETE FROM ${N} WHERE user_id = $1`, [user.id]);
         await c.query(`DELETE FROM ${U} WHERE id = $1`, [user.id]);
+        await factors.deleteFactors(c, user.id);
       } else {
         // Links mailed to the old address die with it.
         if (change.email !== undefined && change.email !== user.email)

@@ -53,6 +53,49 @@ CREATE TABLE IF NOT EXISTS nb_meta (name TEXT PRIMARY KEY, value INTEGER NOT NUL
 `;
 
 /**
+ * 0.3.0: second factors. `amr` NULL in an older session row means `["pwd"]` (rows.ts). The
+ * TOTP secret is stored encrypted (AES-256-GCM, see src/sessions/totp.ts); recovery codes
+ * and challenges only as the values the library writes (hashes, random base64url).
+ */
+const FACTORS = `
+ALTER TABLE nb_sessions ADD COLUMN amr TEXT;
+CREATE TABLE nb_totp (
+  user_id TEXT PRIMARY KEY,
+  secret TEXT NOT NULL,
+  confirmed_at INTEGER,
+  last_step INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE nb_recovery_codes (
+  user_id TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  used_at INTEGER,
+  PRIMARY KEY (user_id, hash)
+);
+CREATE TABLE nb_passkeys (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  counter INTEGER NOT NULL,
+  transports TEXT,
+  device_type TEXT,
+  backed_up INTEGER NOT NULL DEFAULT 0,
+  name TEXT,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER
+);
+CREATE INDEX nb_passkeys_user ON nb_passkeys (user_id);
+CREATE TABLE nb_challenges (
+  challenge TEXT PRIMARY KEY,
+  purpose TEXT NOT NULL,
+  user_id TEXT,
+  sid TEXT,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX nb_challenges_expiry ON nb_challenges (expires_at);
+`;
+
+/**
  * The embedded store's migrations, in order: entry i brings `PRAGMA user_version` from i to
  * i + 1. Append only; never edit one that has shipped.
  */
@@ -74,4 +117,5 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX nb_links_user ON nb_links (kind, user_id);
   CREATE INDEX nb_links_email ON nb_links (kind, email);
   CREATE INDEX nb_links_expiry ON nb_links (expires_at);`,
+  FACTORS,
 ];

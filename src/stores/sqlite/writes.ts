@@ -18,8 +18,8 @@ import {
   hasTimeLeft,
   idleEndAfterUse,
   isLive,
-  linkRedeemable,
   issueAt,
+  linkRedeemable,
   liveFrom,
   newSessionEnds,
   refreshStep,
@@ -27,8 +27,10 @@ import {
   sessionsToEvict,
   userRevoked,
 } from '../rules.js';
+import type { factorWrites } from './factors.js';
 
 type Row = Record<string, unknown>;
+type FactorRows = Pick<ReturnType<typeof factorWrites>, 'applyFactorChange' | 'deleteFactors'>;
 
 /**
  * The embedded store's statement helpers and transactional writes: sessions, refresh
@@ -36,7 +38,7 @@ type Row = Record<string, unknown>;
  * to completion before any other statement of this process; the decisions are the shared
  * rules (rules.ts).
  */
-export function sessionWrites(db: Database.Database) {
+export function sessionWrites(db: Database.Database, factors: FactorRows) {
   const one = (sql: string, ...params: unknown[]): Row | undefined =>
     db.prepare(sql).get(...params) as Row | undefined;
   const all = (sql: string, ...params: unknown[]): Row[] => db.prepare(sql).all(...params) as Row[];
@@ -93,6 +95,15 @@ export function sessionWrites(db: Database.Database) {
     if (user.disabled) return { ok: false, reason: 'disabled' };
     if (user.passwordHash !== input.expectPasswordHash)
       return { ok: false, reason: 'credentials-changed' };
+    if (
+      input.expectPasskey !== undefined &&
+      one(
+        'SELECT 1 FROM nb_passkeys WHERE id = ? AND user_id = ?',
+        input.expectPasskey.id,
+        user.id,
+      ) === undefined
+    )
+      return { ok: false, reason: 'credentials-changed' };
     const now = input.nowMs;
     const evicted = sessionsToEvict(liveSessionsOf(user.id, now), input.maxSessions).map((old) =>
       endSession(old, now, 'evicted'),
@@ -101,8 +112,8 @@ export function sessionWrites(db: Database.Database) {
     const ends = newSessionEnds(now, input.idleTtlMs, input.absoluteTtlMs);
     run(
       `INSERT INTO nb_sessions (sid, user_id, device, client_key, created_at, last_seen_at,
-        auth_time, last_issued_at, idle_expires_at, absolute_expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        auth_time, last_issued_at, idle_expires_at, absolute_expires_at, amr)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       input.sid,
       user.id,
       input.device,
@@ -113,6 +124,7 @@ export function sessionWrites(db: Database.Database) {
       issuedAt,
       ends.idleExpiresAt,
       ends.absoluteExpiresAt,
+      JSON.stringify(input.amr),
     );
     run(
       'INSERT INTO nb_refresh_tokens (hash, sid, created_at) VALUES (?, ?, ?)',
@@ -209,6 +221,9 @@ export function sessionWrites(db: Database.Database) {
       if (kept === undefined || !isLive(kept, now) || !hasTimeLeft(kept, keptIssuedAt))
         return { ok: false, reason: 'no-session' };
     }
+    const factorChange = input.change?.factors;
+    if (factorChange !== undefined && !factors.applyFactorChange(user.id, factorChange, now))
+      return { ok: false, reason: 'no-factor' };
     const endedSids: string[] = [];
     if (input.scope === 'sessions') {
       for (const s of sessions) {
@@ -233,6 +248,7 @@ export function sessionWrites(db: Database.Database) {
       run('DELETE FROM nb_sessions WHERE user_id = ?', user.id);
       run('DELETE FROM nb_links WHERE user_id = ?', user.id);
       run('DELETE FROM nb_users WHERE id = ?', user.id);
+      factors.deleteFactors(user.id);
     } else {
       // Links mailed to the old address die with it.
       if (change.email !== undefined && change.email !== user.email)
@@ -264,10 +280,11 @@ export function sessionWrites(db: Database.Database) {
       );
       run(
         `UPDATE nb_sessions SET auth_time = ?, last_seen_at = ?,
-           last_issued_at = MAX(last_issued_at, ?) WHERE sid = ?`,
+           last_issued_at = MAX(last_issued_at, ?), amr = COALESCE(?, amr) WHERE sid = ?`,
         keep.authTime,
         now,
         issuedAt,
+        keep.amr === undefined ? null : JSON.stringify(keep.amr),
         keep.sid,
       );
       kept = { session: sessionBySid(keep.sid)!, issuedAt };
