@@ -81,7 +81,12 @@ $('auth-form').addEventListener('submit', async (event) => {
   showAlert($('auth-error'), '');
   try {
     if (mode === 'login') await auth.login({ email, password, ...signInOtp() });
-    else await auth.signup({ email, password });
+    else {
+      const result = await auth.signup({ email, password });
+      // With --require-verified-email nobody is signed in yet: the link is in the mail.
+      if (result?.checkEmail)
+        showAlert($('auth-error'), `Check ${email} for a link to finish signing up.`, 'info');
+    }
     $('password').value = '';
   } catch (error) {
     showAlert($('auth-error'), describeError(error));

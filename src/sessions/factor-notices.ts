@@ -3,13 +3,23 @@ import type { AuthContext } from './context.js';
 /**
  * Tells the user that a second factor was added to or removed from their account (ASVS
  * 6.3.7: a notice after a change of authentication factors). Called after the change
- * committed; a failure to notify must not undo it.
+ * committed; the mail is queued off the request path and its failure never undoes the change.
+ * Skipped without a mailer, or when the user is gone.
  */
 export async function notifyFactorChange(
-  _ctx: AuthContext,
-  _userId: string,
-  _change: 'added' | 'removed',
-  _factorLabel: string,
+  ctx: AuthContext,
+  userId: string,
+  change: 'added' | 'removed',
+  factorLabel: string,
 ): Promise<void> {
-  // wired to the mailer when merged with issue 12
+  if (ctx.mailQueue === null) return;
+  try {
+    const user = await ctx.store().getUser(userId);
+    if (user === null) return;
+    ctx.mail(change === 'added' ? 'factor-added' : 'factor-removed', user.email, {
+      factor: factorLabel,
+    });
+  } catch (error) {
+    ctx.reportError(error);
+  }
 }

@@ -3,6 +3,7 @@ import { AuthError } from '../errors.js';
 import type { StoredPasskey, StoredUser } from '../stores/port.js';
 import type { AuthContext } from './context.js';
 import type { CredentialChecks } from './credentials.js';
+import { applyFactorChange } from './factor-change.js';
 import { notifyFactorChange } from './factor-notices.js';
 import { normaliseEmail } from './passwords.js';
 import { hashRefreshToken, newRefreshToken } from './refresh-tokens.js';
@@ -183,46 +184,18 @@ export function passkeyOperations(
         },
     sid: string | undefined,
   ): Promise<SignedIn | null> => {
-    const store = ctx.store();
-    const now = clock.now();
-    const base = {
-      userId: user.id,
-      nowMs: now,
-      scope: 'sessions' as const,
-      cause: 'mfa' as const,
-      change: { factors },
-    };
-    const kept = sid === undefined ? null : await store.getSession(sid);
-    const refreshToken = newRefreshToken();
-    let result =
-      kept === null || kept.userId !== user.id
-        ? await store.revokeUser(base)
-        : await store.revokeUser({
-            ...base,
-            // The passkey proves nothing about the password: the sign-in time stays.
-            keep: {
-              sid: kept.sid,
-              refreshHash: hashRefreshToken(refreshToken),
-              authTime: kept.authTime,
-            },
-          });
-    // The session to keep ended meanwhile: the change stands, every session ends.
-    if (!result.ok && result.reason === 'no-session') result = await store.revokeUser(base);
-    if (!result.ok) {
-      if (result.reason === 'no-factor' && factors.kind === 'passkey-remove')
-        throw new AuthError('NOT_FOUND', 'No such passkey.');
-      if (result.reason === 'no-factor') invalid(); // its credential id is already stored
-      throw new AuthError('NOT_FOUND', 'No such user.');
+    const signedIn = await applyFactorChange(ctx, user, factors, sid);
+    if (signedIn === undefined) {
+      if (factors.kind === 'passkey-remove') throw new AuthError('NOT_FOUND', 'No such passkey.');
+      invalid(); // its credential id is already stored
     }
-    await ctx.commit([result.revocation]);
     await notifyFactorChange(
       ctx,
       user.id,
       factors.kind === 'passkey-add' ? 'added' : 'removed',
       'passkey',
     );
-    if (result.kept === undefined || result.user === null) return null;
-    return signIn(ctx, result.user, result.kept.session, result.kept.issuedAt, refreshToken);
+    return signedIn ?? null;
   };
 
   /**

@@ -422,7 +422,8 @@ describe('the tarball', () => {
       work,
     );
     expect(ran.code, ran.out + ran.err).toBe(0);
-  });
+    // attw type-checks every subpath of the tarball: ~20 s alone, more beside other suites.
+  }, 2 * MINUTES);
 });
 
 describe('Express + PostgreSQL app (express.json() mounted first)', () => {

@@ -117,6 +117,26 @@ describe('IdTable against a reference Map', () => {
     }
   });
 
+  it('tells keys apart whose tag bytes are equal (top byte 0 folds onto 1) in one probe run', () => {
+    const table = new IdTable(NOW);
+    const lo = 5;
+    // Same home slot; tags 1, 1 (0x00 folded), 1, 0xff: only the full lanes separate them.
+    const his = [0x01000001, 0x00000002, 0x01ffffff, 0xff000000 | 0];
+    his.forEach((hi, k) => {
+      expect(table.raise(hi, lo, NOW + k, Number.NEGATIVE_INFINITY, NOW)).toBe(true);
+    });
+    his.forEach((hi, k) => {
+      expect(table.get(hi, lo)).toBe(NOW + k);
+      expect(table.has(hi, lo)).toBe(true);
+    });
+    for (const absent of [0x00000001, 0x01000002, 0x00ffffff, 0xfe000000 | 0]) {
+      expect(table.has(absent, lo)).toBe(false);
+      expect(table.get(absent, lo)).toBe(Number.NEGATIVE_INFINITY);
+    }
+    expect(table.has(his[0] as number, lo + 1)).toBe(false);
+    expect(table.size).toBe(4);
+  });
+
   it('holds a live entry in at most 32 bytes at every size', () => {
     const table = new IdTable(NOW);
     const out = new Int32Array(2);

@@ -125,6 +125,7 @@ function comparable(result: RotateResult) {
 }
 
 let run = 0;
+let others = 0;
 const kinds = new Set<string>();
 it('random refresh histories: PostgreSQL one-round-trip rotation answers as the shared rules do', async () => {
   await fc.assert(
@@ -207,7 +208,10 @@ it('random refresh histories: PostgreSQL one-round-trip rotation answers as the 
           if (step.op === 'rotate') {
             const presented =
               step.pick < tokens.length ? tokens[tokens.length - 1 - step.pick]! : `unknown${run}`;
-            const successor = step.rightSuccessor ? successorOf(presented) : successorOf(`x${now}`);
+            // Not the presented token's successor, and never one the session already had.
+            const successor = step.rightSuccessor
+              ? successorOf(presented)
+              : successorOf(`other:${run}:${++others}`);
             const [a, b] = await both((store) =>
               store.rotateRefresh({
                 presentedHash: presented,

@@ -146,15 +146,19 @@ export const migrations = (s: string): string[] => [
       o_kind := v_step;
       RETURN;
     END IF;
-    IF v_step = 'rotated' THEN
-      UPDATE ${s}.nb_refresh_tokens SET rotated_at = p_now WHERE hash = p_presented;
-      INSERT INTO ${s}.nb_refresh_tokens (hash, sid, created_at)
-        VALUES (p_successor, v_session.sid, p_now);
-    ELSE
+    IF v_step = 'grace' THEN
       PERFORM 1 FROM ${s}.nb_refresh_tokens r
         WHERE r.hash = p_successor AND r.sid = v_session.sid;
       IF NOT FOUND THEN RETURN; END IF;
     END IF;
+    -- The session's touch, and for a rotation the token's two writes in the same statement
+    -- (the rows are locked already; one statement costs less than three).
+    WITH rotated AS (
+        UPDATE ${s}.nb_refresh_tokens SET rotated_at = p_now
+        WHERE v_step = 'rotated' AND hash = p_presented),
+      successor AS (
+        INSERT INTO ${s}.nb_refresh_tokens (hash, sid, created_at)
+        SELECT p_successor, v_session.sid, p_now WHERE v_step = 'rotated')
     UPDATE ${s}.nb_sessions s SET last_seen_at = p_now,
         idle_expires_at = LEAST(p_now + p_idle_ttl, v_session.absolute_expires_at),
         last_issued_at = GREATEST(s.last_issued_at, o_issued_at)

@@ -147,7 +147,7 @@ export function sessionWrites(conn: Connection, factors: FactorRows) {
     });
 
   /**
-   * One round trip: nb_rotate_refresh (the last migration in schema.ts) is the whole
+   * One round trip: nb_rotate_refresh (its migration in schema.ts) is the whole
    * transaction, locks, rules and log entry, run on the server. A deadlock or
    * serialization failure rolls the statement back whole, so it is retried like tx().
    */
