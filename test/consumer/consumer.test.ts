@@ -412,18 +412,22 @@ describe('the tarball', () => {
     expect(ran.out).toContain('All good');
   });
 
-  it('are-the-types-wrong finds nothing for ESM consumers', async () => {
-    // The package is ESM only, so the profile `esm-only` leaves out the two resolutions
-    // that cannot work by design: `node10` (predates "exports": no subpath resolves) and
-    // `node16` from CommonJS (a require() of an ESM file). Every other check stays on.
-    const ran = await run(
-      join(ROOT, 'node_modules/.bin/attw'),
-      ['--profile', 'esm-only', '--no-emoji', '--no-color', tarball],
-      work,
-    );
-    expect(ran.code, ran.out + ran.err).toBe(0);
-    // attw type-checks every subpath of the tarball: ~20 s alone, more beside other suites.
-  }, 2 * MINUTES);
+  it(
+    'are-the-types-wrong finds nothing for ESM consumers',
+    async () => {
+      // The package is ESM only, so the profile `esm-only` leaves out the two resolutions
+      // that cannot work by design: `node10` (predates "exports": no subpath resolves) and
+      // `node16` from CommonJS (a require() of an ESM file). Every other check stays on.
+      const ran = await run(
+        join(ROOT, 'node_modules/.bin/attw'),
+        ['--profile', 'esm-only', '--no-emoji', '--no-color', tarball],
+        work,
+      );
+      expect(ran.code, ran.out + ran.err).toBe(0);
+      // attw type-checks every subpath of the tarball: ~20 s alone, more beside other suites.
+    },
+    2 * MINUTES,
+  );
 });
 
 describe('Express + PostgreSQL app (express.json() mounted first)', () => {
