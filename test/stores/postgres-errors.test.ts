@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../src/errors.js';
 import { connection, connectionFailure } from '../../src/stores/pg/connection.js';
 import { postgresStore } from '../../src/stores/postgres.js';
 
@@ -111,6 +112,24 @@ describe('postgresStore: connection failures say which', () => {
       'postgresStore: authentication failed for user ann at db.example:5432 (password authentication failed for user "ann")',
     );
     expect(error?.cause).toBe(serverError);
+  });
+
+  it('a connection the server ended (57P01, pg_terminate_backend) is a 503 to retry, not a 500', async () => {
+    const conn = connection(url, { schema: `t_${randomBytes(6).toString('hex')}` });
+    const admin = connection(url, { schema: `a_${randomBytes(6).toString('hex')}` });
+    try {
+      const failed = conn.tx(async (c) => {
+        const pid = (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+        await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+        await c.query('SELECT 1');
+      });
+      await expect(failed).rejects.toBeInstanceOf(StoreUnavailableError);
+      // The pool makes a fresh connection for the next caller.
+      expect(await conn.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await conn.close();
+      await admin.close();
+    }
   });
 
   it('an error that is not about connecting passes through unchanged', async () => {

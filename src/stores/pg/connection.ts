@@ -106,6 +106,10 @@ export function connectionFailure(error: unknown, target: Target): Error | undef
     message = `cannot reach PostgreSQL at ${where} (no answer in time: ${said})`;
   } else if (/Connection terminated unexpectedly/i.test(said)) {
     message = `cannot reach PostgreSQL at ${where} (${said})`;
+  } else if (code === '57P01' || code === '57P02') {
+    // The server ended this connection (pg_terminate_backend, a shutdown): the pool makes a
+    // new one on the next try, so the caller may retry, as after a dropped link.
+    message = `PostgreSQL at ${where} closed the connection (${said})`;
   } else if (code === '57P03' || code === '53300') {
     message = `PostgreSQL at ${where} does not accept connections now (${said})`;
   } else if (/Query read timeout/i.test(said)) {
