@@ -5,23 +5,19 @@ import { connection } from '../stores/pg/connection.js';
 import { LOG_LOCK, NOTIFY_TRIGGER, revocationChannel, SCHEMA_NAME } from '../stores/pg/schema.js';
 import { toRevocation } from '../stores/rows.js';
 import { liveFrom } from '../stores/rules.js';
-import type { FeedHandlers } from './port.js';
+import { feedLifecycle } from './lifecycle.js';
 import type {
   PostgresFeedOptions,
   PostgresFeedStats,
   PostgresRevocationFeed,
 } from './postgres-types.js';
+import { publishQueue, type SendOutcome } from './publish-queue.js';
 
 export type {
   PostgresFeedOptions,
   PostgresFeedStats,
   PostgresRevocationFeed,
 } from './postgres-types.js';
-
-interface Pending {
-  event: RevocationEvent;
-  settle: () => void;
-}
 
 /** A publish of a logged event, waiting for this feed to have read its seq back. */
 interface Echo {
@@ -105,30 +101,19 @@ export function postgresFeed(
     INSERT INTO ${table} (kind, at, live_from, event)
     SELECT $2::text, $3::bigint, $4::bigint, $5::text FROM locked`;
 
-  const subscribers = new Set<FeedHandlers>();
-  const queue: Pending[] = [];
   const echoes: Echo[] = [];
   let client: pg.Client | undefined;
   /** A client still connecting: close() must be able to abandon it at once. */
   let connecting: pg.Client | undefined;
   const disposed = new WeakSet<pg.Client>();
   let migrated = false;
-  let closed = false;
-  let started = false;
-  let loop: Promise<void> | undefined;
-  let confirmed = 0;
   let lastSeq = 0;
   /** Set by a notification (or a dropped link) that arrived since the last read began. */
   let notified = false;
-  /** Reading a backlog (start, after a loss): entry ages there are not a lag. */
-  let catchingUp = true;
   let opened = 0;
   /** When each notified entry was inserted (the server's clock), until it is read: the lag. */
   const insertedAt = new Map<number, number>();
-  let flushing = false;
   let lastReported: unknown;
-  const wakers = new Set<() => void>();
-  const startWaiters: Array<() => void> = [];
   const stats: PostgresFeedStats = {
     lastLagMs: null,
     queued: 0,
@@ -147,21 +132,19 @@ export function postgresFeed(
       // A failing error reporter must not stop the feed.
     }
   };
+  const life = feedLifecycle({ run, reportError });
+  const queue = publishQueue<RevocationEvent>({
+    send: append,
+    timeoutMs: publishTimeoutMs,
+    maxQueue,
+    stats,
+    reportError,
+  });
 
-  /** Waits `ms`, or less when notified, when the link drops or when the feed closes. */
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakers.delete(done);
-        resolve();
-      }
-      wakers.add(done);
-    });
+  /** Ends the read loop's wait: on a notification, when the link drops or the feed closes. */
   const wake = () => {
     notified = true;
-    for (const done of [...wakers]) done();
+    life.wake();
   };
 
   /** Ends a client without waiting on it: one on a dead link is destroyed after a grace. */
@@ -242,7 +225,7 @@ export function postgresFeed(
     } finally {
       connecting = undefined;
     }
-    if (closed) {
+    if (life.closed) {
       dispose(c);
       throw new Error('postgresFeed: closed');
     }
@@ -252,28 +235,11 @@ export function postgresFeed(
     return c;
   }
 
-  function deliver(event: RevocationEvent) {
-    for (const handlers of [...subscribers]) {
-      try {
-        handlers.event(event);
-      } catch (error) {
-        reportError(error);
-      }
-    }
-  }
-
   /** The log went back (restored from a backup, truncated): read it all, and rebuild. */
   function signalLost() {
     stats.lost += 1;
     lastSeq = 0;
-    catchingUp = true;
-    for (const handlers of [...subscribers]) {
-      try {
-        handlers.lost?.();
-      } catch (error) {
-        reportError(error);
-      }
-    }
+    life.lost();
   }
 
   /** Settles the publishes whose entries this feed has now read (and so has every listener). */
@@ -285,12 +251,6 @@ export function postgresFeed(
         echo.settle();
       }
     }
-  }
-
-  function confirm(at: number) {
-    if (at > confirmed) confirmed = at;
-    catchingUp = false;
-    for (const resolve of startWaiters.splice(0)) resolve();
   }
 
   /** Reads the log past `lastSeq` to its end, delivering in seq order; then confirms. */
@@ -306,13 +266,13 @@ export function postgresFeed(
         text: readSql,
         values: [lastSeq, batchSize],
       });
-      if (closed) return;
+      if (life.closed) return;
       const top = rows[0]?.top === null || rows[0]?.top === undefined ? 0 : Number(rows[0].top);
       if (top < lastSeq) {
         signalLost();
         continue;
       }
-      const live = !catchingUp;
+      const live = !life.catchingUp;
       let read = 0;
       for (const row of rows) {
         if (row.seq === null || row.seq === undefined) continue;
@@ -324,11 +284,11 @@ export function postgresFeed(
           insertedAt.delete(seq);
           if (live) stats.lastLagMs = Math.max(0, clock.now() - at);
         }
-        deliver(event);
+        life.deliver(event);
       }
       settleEchoes();
       if (read < batchSize) {
-        confirm(sentAt);
+        life.confirm(sentAt);
         return;
       }
     }
@@ -336,69 +296,52 @@ export function postgresFeed(
 
   async function run() {
     let backoff = 50;
-    while (!closed) {
+    while (!life.closed) {
       try {
         if (client === undefined) {
           client = await open();
-          void flush();
+          void queue.flush();
         }
         await readToEnd(client);
         backoff = 50;
-        if (!notified) await sleep(pollMs);
+        if (!notified) await life.sleep(pollMs);
       } catch (error) {
-        if (closed) break;
+        if (life.closed) break;
         reportError(error);
         drop(client);
-        await sleep(backoff);
+        await life.sleep(backoff);
         backoff = Math.min(backoff * 2, 1000);
       }
     }
   }
 
-  /** Appends the events published without a log seq, in order, on the feed's connection. */
-  async function flush() {
-    if (flushing) return;
-    flushing = true;
+  /** Appends the oldest event published without a log seq, on the feed's connection. */
+  async function append(event: RevocationEvent): Promise<SendOutcome> {
+    const c = client;
+    // Without a connection the loop reconnects, then flushes again.
+    if (c === undefined) return 'stop';
     try {
-      while (queue.length > 0 && !closed) {
-        const c = client;
-        const head = queue[0];
-        // Without a connection the loop reconnects, then flushes again.
-        if (c === undefined || head === undefined) return;
-        const { event } = head;
-        try {
-          await c.query(appendSql, [
-            LOG_LOCK,
-            event.kind,
-            event.at,
-            liveFrom(event),
-            JSON.stringify(event),
-          ]);
-        } catch (error) {
-          reportError(error);
-          const code = (error as { code?: unknown }).code;
-          if (typeof code === 'string' && !TRANSIENT.test(code)) {
-            // The server refused this event itself: retrying would stall every later one.
-            queue.shift();
-            stats.queued = queue.length;
-            head.settle();
-            continue;
-          }
-          drop(c);
-          return;
-        }
-        queue.shift();
-        stats.queued = queue.length;
-        head.settle();
-      }
-    } finally {
-      flushing = false;
+      await c.query(appendSql, [
+        LOG_LOCK,
+        event.kind,
+        event.at,
+        liveFrom(event),
+        JSON.stringify(event),
+      ]);
+      return 'done';
+    } catch (error) {
+      reportError(error);
+      const code = (error as { code?: unknown }).code;
+      // The server refused this event itself: retrying would stall every later one.
+      if (typeof code === 'string' && !TRANSIENT.test(code)) return 'done';
+      drop(c);
+      return 'stop';
     }
   }
 
   return {
     publish(event, seq) {
-      if (closed) return Promise.resolve();
+      if (life.closed) return Promise.resolve();
       if (seq !== undefined) {
         // A logged event was notified by the store's commit itself: every instance reads it
         // from the log, whether or not this process lives on. Waiting until this feed has
@@ -417,57 +360,22 @@ export function postgresFeed(
           }
         });
       }
-      return new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, publishTimeoutMs);
-        queue.push({
-          event,
-          settle: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        });
-        if (queue.length > maxQueue) {
-          queue.shift()?.settle();
-          reportError(new Error('revocation feed: publish queue full, oldest event dropped'));
-        }
-        stats.queued = queue.length;
-        void flush();
-      });
+      return queue.push(event);
     },
-    subscribe(handlers) {
-      subscribers.add(handlers);
-      return () => {
-        subscribers.delete(handlers);
-      };
-    },
-    start() {
-      if (closed) return Promise.resolve();
-      const caughtUp = new Promise<void>((resolve) => {
-        if (confirmed > 0) resolve();
-        else startWaiters.push(resolve);
-      });
-      if (!started) {
-        started = true;
-        loop = run();
-      }
-      return caughtUp;
-    },
-    confirmedAt: () => confirmed,
+    subscribe: life.subscribe,
+    start: life.start,
+    confirmedAt: life.confirmedAt,
     stats: () => ({ ...stats }),
-    async close() {
-      if (closed) return;
-      closed = true;
-      subscribers.clear();
-      for (const pending of queue.splice(0)) pending.settle();
-      for (const echo of [...echoes]) echo.settle();
-      for (const resolve of startWaiters.splice(0)) resolve();
-      if (connecting !== undefined) {
-        disposed.add(connecting);
-        connecting.connection.stream.destroy();
-      }
-      drop(client);
-      wake();
-      await loop;
-    },
+    close: () =>
+      life.close(() => {
+        queue.close();
+        for (const echo of [...echoes]) echo.settle();
+        if (connecting !== undefined) {
+          disposed.add(connecting);
+          connecting.connection.stream.destroy();
+        }
+        drop(client);
+        wake();
+      }),
   };
 }

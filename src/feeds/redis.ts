@@ -7,7 +7,8 @@
 import { Redis } from 'ioredis';
 import { systemClock } from '../clock.js';
 import type { RevocationEvent } from '../revocation/events.js';
-import type { FeedHandlers } from './port.js';
+import { feedLifecycle } from './lifecycle.js';
+import { publishQueue, type SendOutcome } from './publish-queue.js';
 import { redisOutbox } from './redis-outbox.js';
 import {
   compareIds,
@@ -35,7 +36,6 @@ interface Pending {
   json: string;
   /** The store log's seq, or '' for an event published without one. */
   seq: string;
-  settle: () => void;
 }
 
 const START_ID = '0-0';
@@ -113,25 +113,14 @@ export function redisFeed(
   if (ownsCommand) command.on('error', reportError);
   tail.on('error', reportError);
 
-  const subscribers = new Set<FeedHandlers>();
-  const queue: Pending[] = [];
-  let closed = false;
-  let started = false;
-  let loop: Promise<void> | undefined;
-  let confirmed = 0;
   /** The latest certificate read since the stream was last found lost (ms). */
   let certified = 0;
-  /** Reading a backlog (start, after a loss): entry ages there are not a lag. */
-  let catchingUp = true;
   let lastId = START_ID;
   let runId: string | undefined;
   let sawStream = false;
   let streamMissing = false;
   let needsCheck = true;
-  let flushing = false;
   let seeding: Promise<void> | undefined;
-  const wakers = new Set<() => void>();
-  const startWaiters: Array<() => void> = [];
   const stats: RedisFeedStats = {
     lastLagMs: null,
     queued: 0,
@@ -139,31 +128,25 @@ export function redisFeed(
     seeded: 0,
     connected: false,
   };
+  const life = feedLifecycle({ run, reportError });
+  const queue = publishQueue<Pending>({
+    send: publishHead,
+    timeoutMs: publishTimeoutMs,
+    maxQueue,
+    stats,
+    reportError,
+  });
 
   tail.on('ready', () => {
     // Whatever happened while we were away (a restart, a deletion) is checked before reading on.
     needsCheck = true;
     stats.connected = true;
-    wakeAll();
+    life.wake();
   });
   tail.on('close', () => {
     stats.connected = false;
   });
 
-  /** Waits `ms`, or less when the connection comes back or the feed closes. */
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakers.delete(done);
-        resolve();
-      }
-      wakers.add(done);
-    });
-  const wakeAll = () => {
-    for (const done of [...wakers]) done();
-  };
   const scriptShas = new Map<string, string>();
   /** EVALSHA, loading the script on first use and again after a restart (NOSCRIPT). */
   async function runScript(script: string, args: (string | number)[]): Promise<unknown> {
@@ -182,7 +165,7 @@ export function redisFeed(
 
   function seedSource(): (() => Promise<readonly RevocationEvent[]>) | undefined {
     if (options.seed) return options.seed;
-    for (const handlers of subscribers) {
+    for (const handlers of life.subscribers) {
       const snapshot = handlers.snapshot;
       if (snapshot) return () => snapshot.call(handlers);
     }
@@ -208,37 +191,14 @@ export function redisFeed(
     return seeding;
   }
 
-  function deliver(event: RevocationEvent) {
-    for (const handlers of [...subscribers]) {
-      try {
-        handlers.event(event);
-      } catch (error) {
-        reportError(error);
-      }
-    }
-  }
-
   function signalLost() {
     stats.lost += 1;
     // Everything still in the stream is read again: applying an event twice is harmless,
     // and a re-seeded stream may carry ids below the one we stopped at.
     lastId = START_ID;
-    catchingUp = true;
     // Certificates vouched for a stream that is gone; the re-seeded one needs its own.
     certified = 0;
-    for (const handlers of [...subscribers]) {
-      try {
-        handlers.lost?.();
-      } catch (error) {
-        reportError(error);
-      }
-    }
-  }
-
-  function confirm(at: number) {
-    if (at > confirmed) confirmed = at;
-    catchingUp = false;
-    for (const resolve of startWaiters.splice(0)) resolve();
+    life.lost();
   }
 
   /** After (re)connecting: did the stream lose anything we had not read yet? */
@@ -299,19 +259,19 @@ export function redisFeed(
       lastId,
     );
     const entries = decodeEntries(reply);
-    const live = !catchingUp;
+    const live = !life.catchingUp;
     for (const entry of entries) {
       lastId = entry.id;
       if (entry.checkpoint !== undefined && entry.checkpoint > certified)
         certified = entry.checkpoint;
       if (entry.event === null) continue;
       if (live) stats.lastLagMs = Math.max(0, clock.now() - idTime(entry.id));
-      deliver(entry.event);
+      life.deliver(entry.event);
     }
     if (entries.length > 0) {
       sawStream = true;
       streamMissing = false;
-      if (entries.length < batchSize) confirm(sentAt);
+      if (entries.length < batchSize) life.confirm(sentAt);
       return;
     }
     // A read that timed out says nothing new was added, but also nothing if the stream is gone.
@@ -319,7 +279,7 @@ export function redisFeed(
     if (exists === 1) {
       sawStream = true;
       streamMissing = false;
-      confirm(sentAt);
+      life.confirm(sentAt);
     } else {
       if (sawStream && !streamMissing) signalLost();
       streamMissing = true;
@@ -328,112 +288,66 @@ export function redisFeed(
 
   async function run() {
     let backoff = 50;
-    while (!closed) {
+    while (!life.closed) {
       if (tail.status !== 'ready') {
-        await sleep(200);
+        await life.sleep(200);
         continue;
       }
       try {
         await readOnce();
         backoff = 50;
       } catch (error) {
-        if (closed) break;
+        if (life.closed) break;
         reportError(error);
         needsCheck = true;
-        await sleep(backoff);
+        await life.sleep(backoff);
         backoff = Math.min(backoff * 2, 1000);
       }
     }
   }
 
-  async function flush() {
-    if (flushing) return;
-    flushing = true;
-    let backoff = 50;
+  /** Grows while the head of the queue keeps failing; a sent event resets it. */
+  let publishBackoff = 50;
+  /** Appends the oldest queued event; a stream found missing is seeded first. */
+  async function publishHead(head: Pending): Promise<SendOutcome> {
     try {
-      while (queue.length > 0 && !closed) {
-        const head = queue[0];
-        if (!head) break;
-        try {
-          const minMs = Math.max(0, clock.now() - retentionMs);
-          const id = await runScript(PUBLISH_SCRIPT, [`${minMs}-0`, minMs, head.json, head.seq]);
-          if (id === null) {
-            // The stream is missing: seed it (the store already holds this event, so the
-            // snapshot may carry it too), then append again.
-            await trySeed();
-            if (!seedSource()) await sleep(backoff);
-            backoff = Math.min(backoff * 2, 1000);
-            continue;
-          }
-          queue.shift();
-          stats.queued = queue.length;
-          head.settle();
-          backoff = 50;
-        } catch (error) {
-          reportError(error);
-          await sleep(backoff);
-          backoff = Math.min(backoff * 2, 1000);
-        }
+      const minMs = Math.max(0, clock.now() - retentionMs);
+      const id = await runScript(PUBLISH_SCRIPT, [`${minMs}-0`, minMs, head.json, head.seq]);
+      if (id !== null) {
+        publishBackoff = 50;
+        return 'done';
       }
-    } finally {
-      flushing = false;
+      // The stream is missing: seed it (the store already holds this event, so the
+      // snapshot may carry it too), then append again.
+      await trySeed();
+      if (!seedSource()) await life.sleep(publishBackoff);
+    } catch (error) {
+      reportError(error);
+      await life.sleep(publishBackoff);
     }
+    publishBackoff = Math.min(publishBackoff * 2, 1000);
+    return 'retry';
   }
 
   return {
     publish(event, seq) {
-      if (closed) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, publishTimeoutMs);
-        const pending: Pending = {
-          json: JSON.stringify(event),
-          seq: seq === undefined ? '' : String(seq),
-          settle: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        };
-        queue.push(pending);
-        if (queue.length > maxQueue) {
-          queue.shift()?.settle();
-          reportError(new Error('revocation feed: publish queue full, oldest event dropped'));
-        }
-        stats.queued = queue.length;
-        void flush();
+      // Once closed, the queue settles at once.
+      return queue.push({
+        json: JSON.stringify(event),
+        seq: seq === undefined ? '' : String(seq),
       });
     },
-    subscribe(handlers) {
-      subscribers.add(handlers);
-      return () => {
-        subscribers.delete(handlers);
-      };
-    },
-    start() {
-      if (closed) return Promise.resolve();
-      const caughtUp = new Promise<void>((resolve) => {
-        if (confirmed > 0) resolve();
-        else startWaiters.push(resolve);
-      });
-      if (!started) {
-        started = true;
-        loop = run();
-      }
-      return caughtUp;
-    },
-    confirmedAt: () => confirmed,
+    subscribe: life.subscribe,
+    start: life.start,
+    confirmedAt: life.confirmedAt,
     certifiedAt: () => certified,
     outbox: redisOutbox({ runScript, clock, retentionMs }),
     stats: () => ({ ...stats }),
-    async close() {
-      if (closed) return;
-      closed = true;
-      subscribers.clear();
-      for (const pending of queue.splice(0)) pending.settle();
-      for (const resolve of startWaiters.splice(0)) resolve();
-      wakeAll();
-      tail.disconnect();
-      if (ownsCommand) command.disconnect();
-      await loop;
-    },
+    close: () =>
+      life.close(() => {
+        queue.close();
+        tail.disconnect();
+        if (ownsCommand) command.disconnect();
+      }),
   };
 }
