@@ -3,22 +3,17 @@
  * with a real SMTP server (the sink): the mails arrive there, and their links are opened in
  * the browser as a person would open them.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SmtpSink, startSmtpSink } from '../mail/smtp-sink.js';
 import {
   ADMIN_EMAIL,
   acceptInvitation,
-  buildClient,
+  browserSuite,
   countLoads,
-  launchBrowser,
-  openPage,
   PASSWORD,
-  pageErrors,
-  type Server,
   signedInView,
   signedOutView,
-  startServer,
   statusOfMe,
   submitCredentials,
   uniqueEmail,
@@ -27,53 +22,34 @@ import {
 const SLOW = 90_000;
 const NEW_PASSWORD = 'a completely new passphrase 7';
 
-let server: Server;
-let browser: Browser;
+// Started before the suite's server, which mails through it; stopped after it.
 let sink: SmtpSink;
-const contexts: BrowserContext[] = [];
+beforeAll(async () => {
+  sink = await startSmtpSink();
+});
+afterAll(async () => {
+  await sink?.close();
+});
 
-async function device(): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
-  contexts.push(context);
-  return context;
-}
+const suite = browserSuite({
+  server: () => ({ flags: ['--smtp', sink.url, '--mail-from', 'Demo <demo@example.com>'] }),
+  viewport: { width: 1280, height: 720 },
+});
 
 /** What the address bar shows. */
 const address = (page: Page) => page.evaluate(() => location.href);
-
-beforeAll(async () => {
-  sink = await startSmtpSink();
-  await buildClient();
-  [server, browser] = await Promise.all([
-    startServer({ flags: ['--smtp', sink.url, '--mail-from', 'Demo <demo@example.com>'] }),
-    launchBrowser(),
-  ]);
-});
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close()));
-  expect(pageErrors.splice(0)).toEqual([]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await sink?.close();
-});
 
 describe('forgot password', () => {
   it(
     'mail → the link → a new password: the other device is signed out live, the old password is dead',
     async () => {
       const email = uniqueEmail('reset');
-      const laptop = await openPage(await device(), server.url);
-      await submitCredentials(laptop, 'signup', email);
-      const phone = await openPage(await device(), server.url);
-      await submitCredentials(phone, 'login', email);
+      const laptop = await suite.signedIn('signup', email);
+      const phone = await suite.signedIn('login', email);
       const loads = [countLoads(laptop), countLoads(phone)];
 
       // Somewhere else, signed out: "Forgot password?".
-      const kiosk = await openPage(await device(), server.url);
+      const kiosk = await suite.open();
       await kiosk.fill('#email', email);
       await kiosk.click('#btn-forgot');
       await expect(kiosk.inputValue('#forgot-email')).resolves.toBe(email);
@@ -84,11 +60,11 @@ describe('forgot password', () => {
       const mail = await sink.next((m) => m.to === email && /reset/i.test(m.subject));
       const link = sink.urlIn(mail, 'reset-password');
       const token = sink.linkIn(mail, 'reset-password');
-      expect(link.startsWith(`${server.url}/#reset-password=`)).toBe(true);
+      expect(link.startsWith(`${suite.server.url}/#reset-password=`)).toBe(true);
 
       // The mail app opens the link: the page takes the token out of the address bar at once.
-      const mailApp = await openPage(await device(), link);
-      expect(await address(mailApp)).toBe(`${server.url}/`);
+      const mailApp = await suite.open(link);
+      expect(await address(mailApp)).toBe(`${suite.server.url}/`);
       expect(await mailApp.evaluate(() => location.hash)).toBe('');
       await mailApp.waitForSelector('#link-dialog[open] #link-password');
       await expect(mailApp.textContent('#link-title')).resolves.toBe('Choose a new password');
@@ -115,7 +91,7 @@ describe('forgot password', () => {
       await submitCredentials(laptop, 'login', email, NEW_PASSWORD);
 
       // The link worked once.
-      const again = await openPage(await device(), link);
+      const again = await suite.open(link);
       await again.waitForSelector('#link-dialog[open] #link-password');
       await again.fill('#link-password', 'yet another passphrase 99');
       await again.press('#link-password', 'Enter');
@@ -132,7 +108,7 @@ describe('forgot password', () => {
   it(
     'answers alike for an address without an account',
     async () => {
-      const page = await openPage(await device(), server.url);
+      const page = await suite.open();
       await page.click('#btn-forgot');
       await page.fill('#forgot-email', uniqueEmail('nobody'));
       await page.press('#forgot-email', 'Enter');
@@ -148,10 +124,8 @@ describe('verify your email', () => {
     'the banner shows while unverified, and goes away on every device after the link',
     async () => {
       const email = uniqueEmail('verify');
-      const laptop = await openPage(await device(), server.url);
-      await submitCredentials(laptop, 'signup', email);
-      const phone = await openPage(await device(), server.url);
-      await submitCredentials(phone, 'login', email);
+      const laptop = await suite.signedIn('signup', email);
+      const phone = await suite.signedIn('login', email);
       for (const page of [laptop, phone]) {
         await page.waitForSelector('#verify-banner:not([hidden])');
       }
@@ -189,10 +163,10 @@ describe('invitations and change of email', () => {
     async () => {
       const mail = await sink.next((m) => m.to === ADMIN_EMAIL);
       const link = sink.urlIn(mail, 'invitation');
-      expect(server.adminInvitation()).toBe(link);
-      const page = await openPage(await device(), server.url);
+      expect(suite.server.adminInvitation()).toBe(link);
+      const page = await suite.open();
       await acceptInvitation(page, link);
-      expect(await address(page)).toBe(`${server.url}/`);
+      expect(await address(page)).toBe(`${suite.server.url}/`);
       await page.waitForSelector('#admin:not([hidden])');
       await expect(page.isHidden('#verify-banner')).resolves.toBe(true);
     },
@@ -204,10 +178,8 @@ describe('invitations and change of email', () => {
     async () => {
       const email = uniqueEmail('old');
       const newEmail = uniqueEmail('new');
-      const laptop = await openPage(await device(), server.url);
-      await submitCredentials(laptop, 'signup', email);
-      const phone = await openPage(await device(), server.url);
-      await submitCredentials(phone, 'login', email);
+      const laptop = await suite.signedIn('signup', email);
+      const phone = await suite.signedIn('login', email);
 
       await laptop.click('#btn-email');
       await laptop.fill('#email-new', newEmail);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const RESULTS = join(ROOT, 'test-results/browser');
@@ -62,15 +63,19 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+export interface StartOptions {
+  accessTokenTtl?: number;
+  flags?: string[];
+  publicUrl?: boolean;
+}
+
 /**
  * Starts `notbefore serve` on a free port, on a fresh SQLite file, and resolves its URL.
  * With `publicUrl`, the URL is `http://localhost:PORT` and the server is told so: WebAuthn
  * needs a domain as relying-party id (never an IP address), and localhost is a secure
  * context over plain http.
  */
-export async function startServer(
-  options: { accessTokenTtl?: number; flags?: string[]; publicUrl?: boolean } = {},
-): Promise<Server> {
+export async function startServer(options: StartOptions = {}): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'notbefore-browser-'));
   const flags = [
     '--db',
@@ -175,8 +180,8 @@ export async function openPage(context: BrowserContext, url: string): Promise<Pa
   return page;
 }
 
-/** Fills the form and presses Enter, as a person would. */
-export async function submitCredentials(
+/** Fills the form and presses Enter, as a person would; what the page answers is not awaited. */
+export async function enterCredentials(
   page: Page,
   mode: 'login' | 'signup',
   email: string,
@@ -186,6 +191,16 @@ export async function submitCredentials(
   await page.fill('#email', email);
   await page.fill('#password', password);
   await page.press('#password', 'Enter');
+}
+
+/** {@link enterCredentials}, then waits until the page is signed in. */
+export async function submitCredentials(
+  page: Page,
+  mode: 'login' | 'signup',
+  email: string,
+  password = PASSWORD,
+): Promise<void> {
+  await enterCredentials(page, mode, email, password);
   await page.waitForSelector(signedInView);
 }
 
@@ -237,6 +252,13 @@ export function statusOfMe(page: Page): Promise<number> {
   return page.evaluate(async () => (await fetch('/auth/me')).status);
 }
 
+/** The `amr` claim the server verified for this page's cookies (null when it has none). */
+export function amrOf(page: Page): Promise<string[] | null> {
+  return page.evaluate(
+    async () => ((await (await fetch('/auth/me')).json()).claims.amr ?? null) as string[] | null,
+  );
+}
+
 /**
  * Opens a mailed invitation link in `page` (the demo reads it from the fragment), chooses
  * `password`, and waits until the new account is signed in.
@@ -251,4 +273,67 @@ export async function acceptInvitation(
   await page.fill('#link-password', password);
   await page.press('#link-password', 'Enter');
   await page.waitForSelector(signedInView);
+}
+
+/** One test file's server and Chromium, and the devices (browser contexts) of each test. */
+export interface BrowserSuite {
+  /** Started before the first test. */
+  readonly server: Server;
+  /** A new browser context: a device of its own (cookies, storage), closed after the test. */
+  device(): Promise<BrowserContext>;
+  /** Opens `url` (the demo page unless given) on a new device. */
+  open(url?: string): Promise<Page>;
+  /** Opens the demo page on `context` (a new device unless given) and signs up or in there. */
+  signedIn(mode: 'login' | 'signup', email: string, context?: BrowserContext): Promise<Page>;
+}
+
+/**
+ * Registers the hooks of a test file that drives the demo page: before all, bundles the
+ * client and starts the server (with `server()`'s options, read then) and Chromium; after each
+ * test, closes its devices and fails it on any uncaught page error; after all, stops both.
+ */
+export function browserSuite(
+  options: { server?: () => StartOptions; viewport?: { width: number; height: number } } = {},
+): BrowserSuite {
+  let server: Server | undefined;
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  beforeAll(async () => {
+    await buildClient();
+    [server, browser] = await Promise.all([startServer(options.server?.()), launchBrowser()]);
+  });
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((c) => c.close()));
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  const suite: BrowserSuite = {
+    get server() {
+      return started(server);
+    },
+    async device() {
+      const context = await started(browser).newContext({
+        viewport: options.viewport ?? { width: 1280, height: 900 },
+      });
+      contexts.push(context);
+      return context;
+    },
+    async open(url) {
+      return openPage(await suite.device(), url ?? suite.server.url);
+    },
+    async signedIn(mode, email, context) {
+      const page = await openPage(context ?? (await suite.device()), suite.server.url);
+      await submitCredentials(page, mode, email);
+      return page;
+    },
+  };
+  return suite;
+}
+
+function started<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('read before beforeAll started it');
+  return value;
 }

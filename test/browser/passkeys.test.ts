@@ -6,19 +6,15 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as OTPAuth from 'otpauth';
-import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CDPSession, Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
-  buildClient,
-  launchBrowser,
-  openPage,
+  amrOf,
+  browserSuite,
   PASSWORD,
-  pageErrors,
   resultPath,
-  type Server,
   signedInView,
   signedOutView,
-  startServer,
   statusOfMe,
   submitCredentials,
   uniqueEmail,
@@ -26,32 +22,12 @@ import {
 
 const SLOW = 90_000;
 
-let server: Server;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const suite = browserSuite({ server: () => ({ publicUrl: true }) });
 const timings: Record<string, number> = {};
 
-beforeAll(async () => {
-  await buildClient();
-  [server, browser] = await Promise.all([startServer({ publicUrl: true }), launchBrowser()]);
-});
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close()));
-  expect(pageErrors.splice(0)).toEqual([]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+afterAll(() => {
   writeFileSync(resultPath('timings-passkeys.json'), `${JSON.stringify(timings, null, 2)}\n`);
 });
-
-async function device(): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  contexts.push(context);
-  return context;
-}
 
 /** A platform authenticator that verifies the user at once (as if the fingerprint matched). */
 async function addAuthenticator(page: Page): Promise<{ cdp: CDPSession; id: string }> {
@@ -68,6 +44,14 @@ async function addAuthenticator(page: Page): Promise<{ cdp: CDPSession; id: stri
     },
   });
   return { cdp, id: authenticatorId };
+}
+
+/** Opens the demo page on a new device with a platform authenticator, and signs up there. */
+async function signUpWithAuthenticator(email: string) {
+  const page = await suite.open();
+  const authenticator = await addAuthenticator(page);
+  await submitCredentials(page, 'signup', email);
+  return { page, ...authenticator };
 }
 
 /** The JSON body of every POST to `path` the page sends, as sent. */
@@ -96,9 +80,6 @@ function pagePost(page: Page, path: string, body: string) {
   );
 }
 
-const amrOf = (page: Page) =>
-  page.evaluate(async () => (await (await fetch('/auth/me')).json()).claims.amr as string[]);
-
 async function addPasskey(page: Page): Promise<void> {
   const before = await page.locator('#passkeys-list li.passkey').count();
   await page.click('#btn-add-passkey');
@@ -117,9 +98,7 @@ describe('passkeys in Chromium', () => {
     'register, sign out, sign in with no password, a replayed assertion is refused, remove',
     async () => {
       const email = uniqueEmail('passkey');
-      const page = await openPage(await device(), server.url);
-      const { cdp, id: authenticatorId } = await addAuthenticator(page);
-      await submitCredentials(page, 'signup', email);
+      const { page, cdp, id: authenticatorId } = await signUpWithAuthenticator(email);
 
       await addPasskey(page);
       const held = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
@@ -172,11 +151,8 @@ describe('passkeys in Chromium', () => {
     'adding a passkey signs the other device out within 2 s; this one stays signed in',
     async () => {
       const email = uniqueEmail('passkey-devices');
-      const laptop = await openPage(await device(), server.url);
-      await addAuthenticator(laptop);
-      await submitCredentials(laptop, 'signup', email);
-      const phone = await openPage(await device(), server.url);
-      await submitCredentials(phone, 'login', email);
+      const { page: laptop } = await signUpWithAuthenticator(email);
+      const phone = await suite.signedIn('login', email);
 
       const clickedAt = Date.now();
       await addPasskey(laptop);
@@ -197,9 +173,7 @@ describe('passkeys in Chromium', () => {
     'a passkey is another way in, not a second factor: a password sign-in asks for a code only with TOTP',
     async () => {
       const email = uniqueEmail('passkey-totp');
-      const page = await openPage(await device(), server.url);
-      await addAuthenticator(page);
-      await submitCredentials(page, 'signup', email);
+      const { page } = await signUpWithAuthenticator(email);
       await addPasskey(page);
       const login = JSON.stringify({ email, password: PASSWORD });
 

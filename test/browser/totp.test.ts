@@ -5,19 +5,16 @@
  * Turning it on or off signs the other devices out; the tab that did it stays in.
  */
 import { Secret, TOTP } from 'otpauth';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
-  buildClient,
-  launchBrowser,
+  amrOf,
+  browserSuite,
+  enterCredentials,
   openPage,
-  PASSWORD,
-  pageErrors,
   resultPath,
-  type Server,
   signedInView,
   signedOutView,
-  startServer,
   statusOfMe,
   submitCredentials,
   uniqueEmail,
@@ -30,28 +27,11 @@ const STEP = 30_000;
 const appCode = (secret: string, atMs = Date.now()) =>
   TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: atMs });
 
-let server: Server;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-async function device(): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  contexts.push(context);
-  return context;
-}
-
-/** The claims the server verified for this page's cookies. */
-const amrOf = (page: Page) =>
-  page.evaluate(
-    async () => ((await (await fetch('/auth/me')).json()).claims.amr ?? null) as string[],
-  );
+const suite = browserSuite();
 
 /** Signs in through the form; the server asks for a code, which goes in the field it opens. */
 async function signInWithCode(page: Page, email: string, otp: string): Promise<void> {
-  await page.click('#tab-login');
-  await page.fill('#email', email);
-  await page.fill('#password', PASSWORD);
-  await page.press('#password', 'Enter');
+  await enterCredentials(page, 'login', email);
   await page.waitForSelector('#otp:visible');
   await expect(page.textContent('#auth-error')).resolves.toContain('authenticator app');
   await expect(page.isVisible(signedOutView)).resolves.toBe(true);
@@ -60,33 +40,15 @@ async function signInWithCode(page: Page, email: string, otp: string): Promise<v
   await page.waitForSelector(signedInView);
 }
 
-beforeAll(async () => {
-  await buildClient();
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-});
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close()));
-  expect(pageErrors.splice(0)).toEqual([]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
 describe('two-step sign-in (TOTP) on the demo page', () => {
   it(
     'set up from the QR card, recovery codes shown once; sign in with a code, then a recovery code; turn off',
     async () => {
       const email = uniqueEmail('totp');
-      const laptop = await device();
-      const phone = await device();
-      const tab = await openPage(laptop, server.url);
-      await submitCredentials(tab, 'signup', email);
-      const otherTab = await openPage(laptop, server.url);
-      const other = await openPage(phone, server.url);
-      await submitCredentials(other, 'login', email);
+      const laptop = await suite.device();
+      const tab = await suite.signedIn('signup', email, laptop);
+      const otherTab = await openPage(laptop, suite.server.url);
+      const other = await suite.signedIn('login', email);
 
       // Set up: the sign-in was recent, so no password is asked.
       await tab.waitForSelector('#totp-status[data-totp="off"]');
@@ -126,10 +88,7 @@ describe('two-step sign-in (TOTP) on the demo page', () => {
       await other.click('#btn-logout');
       await other.waitForSelector(signedOutView);
       // A wrong code keeps the form, with the field still open.
-      await other.click('#tab-login');
-      await other.fill('#email', email);
-      await other.fill('#password', PASSWORD);
-      await other.press('#password', 'Enter');
+      await enterCredentials(other, 'login', email);
       await other.waitForSelector('#otp:visible');
       await other.fill('#otp', '000000');
       await other.press('#otp', 'Enter');

@@ -3,63 +3,28 @@
  * (every adapter): the contract's "Second factors" routes, by bearer and by cookie.
  */
 import { Secret, TOTP } from 'otpauth';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ManualClock } from '../../src/clock.js';
-import type { Auth } from '../../src/sessions/types.js';
+import { describe, expect, it } from 'vitest';
 import {
   ADMIN,
   api,
   browser,
+  type Client,
+  logIn,
   type MakeStore,
-  makeAuth,
   PASSWORD,
-  type TestResponse,
-  type TestServer,
+  signUp,
 } from './harness.js';
+import { type StartServer, serveEachTest } from './route-suite.js';
 
 const STEP = 30_000;
 const codeAt = (secret: string, atMs: number) =>
   TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: atMs });
 
-type Client = {
-  call(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers?: Record<string, string>,
-  ): Promise<TestResponse>;
-};
-
-/**
- * @param start - Serves `auth` with the adapter under test (the suite's undeclared-code check
- *   included).
- */
-export function describeFactorRoutes(
-  start: (auth: Auth) => Promise<TestServer>,
-  makeStore?: MakeStore,
-): void {
+export function describeFactorRoutes(start: StartServer, makeStore?: MakeStore): void {
   describe('second factors: TOTP and recovery codes', () => {
-    let auth: Auth;
-    let clock: ManualClock;
-    let close: () => Promise<void>;
-    let server: TestServer;
+    const each = serveEachTest(start, makeStore);
 
-    beforeEach(async () => {
-      ({ auth, clock, close } = await makeAuth({}, makeStore));
-      server = await start(auth);
-    });
-    afterEach(async () => {
-      await close();
-    });
-
-    const signup = async <C extends Client = ReturnType<typeof api>>(
-      email: string,
-      client: C = api(server) as unknown as C,
-    ): Promise<C> => {
-      const res = await client.call('POST', '/auth/signup', { email, password: PASSWORD });
-      expect(res.status).toBe(201);
-      return client;
-    };
+    const signup = (email: string) => signUp(api(each.server), email);
     /** Turns TOTP on for the signed-in `client`; the clock moves past the confirming code. */
     const enrol = async (client: Client) => {
       const started = await client.call('POST', '/auth/mfa/totp', {});
@@ -67,21 +32,17 @@ export function describeFactorRoutes(
       const { secret, otpauthUrl } = started.json() as { secret: string; otpauthUrl: string };
       expect(otpauthUrl).toMatch(/^otpauth:\/\/totp\/.+\?.*secret=/);
       const confirmed = await client.call('POST', '/auth/mfa/totp/confirm', {
-        code: codeAt(secret, clock.now()),
+        code: codeAt(secret, each.clock.now()),
       });
       expect(confirmed.status).toBe(200);
-      clock.advance(STEP);
+      each.clock.advance(STEP);
       return { secret, recoveryCodes: confirmed.json().recoveryCodes as string[], confirmed };
     };
-    const code = (secret: string) => codeAt(secret, clock.now());
+    const code = (secret: string) => codeAt(secret, each.clock.now());
 
     it('6.3.3 enrol by bearer: pending, confirmed by a first code; other sessions end; amr in /auth/me', async () => {
       const client = await signup('tia@example.com');
-      const other = api(server);
-      expect(
-        (await other.call('POST', '/auth/login', { email: 'tia@example.com', password: PASSWORD }))
-          .status,
-      ).toBe(200);
+      const other = await logIn(api(each.server), 'tia@example.com');
       const started = await client.call('POST', '/auth/mfa/totp', {});
       const { secret } = started.json();
       expect((await client.call('GET', '/auth/mfa')).json()).toEqual({
@@ -115,7 +76,7 @@ export function describeFactorRoutes(
     it('sign-in: 401 MFA_REQUIRED only after the right password; then a code or a recovery code, each once', async () => {
       const { secret, recoveryCodes } = await enrol(await signup('uma@example.com'));
       const login = (body: Record<string, unknown>) =>
-        api(server).call('POST', '/auth/login', {
+        api(each.server).call('POST', '/auth/login', {
           email: 'uma@example.com',
           password: PASSWORD,
           ...body,
@@ -137,7 +98,7 @@ export function describeFactorRoutes(
     });
 
     it('by cookie: confirm and remove re-issue this session in cookies, never tokens in the body', async () => {
-      const b = await signup('val@example.com', browser(server));
+      const b = await signUp(browser(each.server), 'val@example.com');
       const access = b.jar.get('__Host-nb_access');
       const { secret, confirmed } = await enrol(b);
       expect(confirmed.json().recoveryCodes).toHaveLength(10);
@@ -154,17 +115,13 @@ export function describeFactorRoutes(
       expect(removed.cookies.some((c) => c.startsWith('__Host-nb_access='))).toBe(true);
       expect((await b.call('GET', '/auth/me')).status).toBe(200);
       expect((await b.call('GET', '/auth/mfa')).json().totp).toBe('off');
-      const signIn = await api(server).call('POST', '/auth/login', {
-        email: 'val@example.com',
-        password: PASSWORD,
-      });
-      expect(signIn.status).toBe(200);
+      await logIn(api(each.server), 'val@example.com');
     });
 
     it('7.5.2 step-up with TOTP: the password alone is MFA_REQUIRED; with the code it passes', async () => {
       const client = await signup('wes@example.com');
       const { secret } = await enrol(client);
-      clock.advance(auth.options.reauthWindow * 1000 + 1000);
+      each.clock.advance(each.auth.options.reauthWindow * 1000 + 1000);
       const stale = await client.call('POST', '/auth/mfa/recovery-codes', {});
       expect(stale.json().error.code).toBe('REAUTHENTICATION_REQUIRED');
       const noCode = await client.call('POST', '/auth/logout-all', { password: PASSWORD });
@@ -176,7 +133,7 @@ export function describeFactorRoutes(
       });
       expect(renewed.status).toBe(200);
       expect(renewed.json().recoveryCodes).toHaveLength(10);
-      clock.advance(STEP);
+      each.clock.advance(STEP);
       const removed = await client.call('DELETE', '/auth/mfa/totp', {
         password: PASSWORD,
         otp: code(secret),
@@ -190,11 +147,8 @@ export function describeFactorRoutes(
 
     it('an administrator removes every factor of a user: every session of theirs ends', async () => {
       // Roles are granted, never taken at signup: the administrator is made in the library.
-      await auth.signup({ email: ADMIN, password: PASSWORD, roles: ['admin'] });
-      const admin = api(server);
-      expect(
-        (await admin.call('POST', '/auth/login', { email: ADMIN, password: PASSWORD })).status,
-      ).toBe(200);
+      await each.auth.signup({ email: ADMIN, password: PASSWORD, roles: ['admin'] });
+      const admin = await logIn(api(each.server), ADMIN);
       const user = await signup('xia@example.com');
       await enrol(user);
       const id = (await user.call('GET', '/auth/me')).json().user.id as string;
@@ -203,11 +157,7 @@ export function describeFactorRoutes(
       const done = await admin.call('DELETE', `/admin/users/${id}/mfa`);
       expect(done.status).toBe(204);
       expect((await user.call('GET', '/auth/me')).json().error.code).toBe('TOKEN_REVOKED');
-      const signIn = await api(server).call('POST', '/auth/login', {
-        email: 'xia@example.com',
-        password: PASSWORD,
-      });
-      expect(signIn.status).toBe(200);
+      await logIn(api(each.server), 'xia@example.com');
       const unknown = await admin.call('DELETE', '/admin/users/no-such-user/mfa');
       expect(unknown.status).toBe(404);
       expect((await admin.call('DELETE', `/admin/users/${'x'.repeat(200)}/mfa`)).status).toBe(400);
@@ -218,7 +168,7 @@ export function describeFactorRoutes(
       for (const body of [{ otp: 42 }, { otp: 'x'.repeat(65) }, { otp: '' }])
         expect(
           (
-            await api(server).call('POST', '/auth/login', {
+            await api(each.server).call('POST', '/auth/login', {
               email: 'yan@example.com',
               password: PASSWORD,
               ...body,

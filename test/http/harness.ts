@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { type ManualClock, manualClock } from '../../src/clock.js';
 import type { HttpOptions } from '../../src/http/core.js';
 import { createAuth } from '../../src/sessions/auth.js';
@@ -98,23 +99,39 @@ export class Jar {
   }
 }
 
-/** A browser: keeps cookies, echoes the CSRF cookie on unsafe requests, sends JSON. */
-export function browser(server: TestServer, jar = new Jar()) {
-  const call = async (
+/** What {@link api} and {@link browser} have in common: a request, answered. */
+export interface Client {
+  call(
     method: string,
     path: string,
     body?: unknown,
-    headers: Record<string, string> = {},
-  ) => {
+    headers?: Record<string, string>,
+  ): Promise<TestResponse>;
+}
+
+/** Sends `body` (when there is one) as JSON, with the headers `h`. */
+function sendJson(
+  server: TestServer,
+  method: string,
+  path: string,
+  body: unknown,
+  h: Record<string, string>,
+): Promise<TestResponse> {
+  if (body !== undefined) h['content-type'] = 'application/json';
+  const init: RequestInit = { headers: h };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  return server.request(method, path, init);
+}
+
+/** A browser: keeps cookies, echoes the CSRF cookie on unsafe requests, sends JSON. */
+export function browser(server: TestServer, jar = new Jar()) {
+  const call: Client['call'] = async (method, path, body, headers = {}) => {
     const h: Record<string, string> = { ...headers };
     if (jar.values.size > 0) h.cookie = jar.header();
     const csrf = jar.get('__Host-nb_csrf');
     if (method !== 'GET' && csrf !== undefined && h['x-csrf-token'] === undefined)
       h['x-csrf-token'] = csrf;
-    if (body !== undefined) h['content-type'] = 'application/json';
-    const init: RequestInit = { headers: h };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    const res = await server.request(method, path, init);
+    const res = await sendJson(server, method, path, body, h);
     jar.take(res.cookies);
     return res;
   };
@@ -125,18 +142,10 @@ export function browser(server: TestServer, jar = new Jar()) {
 export function api(server: TestServer) {
   let access: string | undefined;
   let refresh: string | undefined;
-  const call = async (
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ) => {
+  const call: Client['call'] = async (method, path, body, headers = {}) => {
     const h: Record<string, string> = { 'x-auth-transport': 'bearer', ...headers };
     if (access !== undefined && h.authorization === undefined) h.authorization = `Bearer ${access}`;
-    if (body !== undefined) h['content-type'] = 'application/json';
-    const init: RequestInit = { headers: h };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    const res = await server.request(method, path, init);
+    const res = await sendJson(server, method, path, body, h);
     if (res.status < 300 && res.body.startsWith('{')) {
       const json = res.json();
       if (typeof json.accessToken === 'string') {
@@ -155,6 +164,20 @@ export function api(server: TestServer) {
       return refresh;
     },
   };
+}
+
+/** Signs `email` up with {@link PASSWORD} on `client` (201 or the test fails): it is signed in. */
+export async function signUp<C extends Client>(client: C, email: string): Promise<C> {
+  const res = await client.call('POST', '/auth/signup', { email, password: PASSWORD });
+  expect(res.status).toBe(201);
+  return client;
+}
+
+/** Signs `email` in with {@link PASSWORD} on `client` (200 or the test fails). */
+export async function logIn<C extends Client>(client: C, email: string): Promise<C> {
+  const res = await client.call('POST', '/auth/login', { email, password: PASSWORD });
+  expect(res.status).toBe(200);
+  return client;
 }
 
 /** Reads an event stream until the server closes it (or the timeout aborts). */

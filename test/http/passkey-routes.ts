@@ -3,72 +3,28 @@
  * authenticator: what a browser's WebAuthn answers look like, honest and hostile. Real
  * Chromium is test/browser/passkeys.test.ts.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ManualClock } from '../../src/clock.js';
-import type { Auth } from '../../src/sessions/types.js';
+import { describe, expect, it } from 'vitest';
 import {
   api,
   browser,
+  type Client,
+  logIn,
   type MakeStore,
   makeAuth,
   PASSWORD,
-  type TestResponse,
-  type TestServer,
+  signUp,
 } from './harness.js';
+import { type StartServer, serveEachTest } from './route-suite.js';
 import { type Lies, SoftAuthenticator } from './soft-authenticator.js';
 
 const PUBLIC_URL = 'https://auth.example.test';
 
-type Client = {
-  call(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers?: Record<string, string>,
-  ): Promise<TestResponse>;
-};
-
-/**
- * @param start - Serves `auth` with the adapter under test (the suite's undeclared-code check
- *   included).
- */
-export function describePasskeyRoutes(
-  start: (auth: Auth) => Promise<TestServer>,
-  makeStore?: MakeStore,
-): void {
+export function describePasskeyRoutes(start: StartServer, makeStore?: MakeStore): void {
   describe('passkeys', () => {
-    let auth: Auth;
-    let clock: ManualClock;
-    let close: () => Promise<void>;
-    let server: TestServer;
+    const each = serveEachTest(start, makeStore, { publicUrl: PUBLIC_URL });
 
-    beforeEach(async () => {
-      ({ auth, clock, close } = await makeAuth({ publicUrl: PUBLIC_URL }, makeStore));
-      server = await start(auth);
-    });
-    afterEach(async () => {
-      await close();
-    });
-
-    const signup = async (email: string) => {
-      const client = api(server);
-      const res = await client.call('POST', '/auth/signup', { email, password: PASSWORD });
-      expect(res.status).toBe(201);
-      return client;
-    };
-    const signupBrowser = async (email: string) => {
-      const client = browser(server);
-      const res = await client.call('POST', '/auth/signup', { email, password: PASSWORD });
-      expect(res.status).toBe(201);
-      return client;
-    };
-    const login = async (email: string) => {
-      const client = api(server);
-      expect((await client.call('POST', '/auth/login', { email, password: PASSWORD })).status).toBe(
-        200,
-      );
-      return client;
-    };
+    const signup = (email: string) => signUp(api(each.server), email);
+    const login = (email: string) => logIn(api(each.server), email);
     /** Adds a passkey of `authenticator` to the signed-in `client`'s account. */
     const register = async (client: Client, authenticator: SoftAuthenticator, lies: Lies = {}) => {
       const options = await client.call('POST', '/auth/passkeys/register/options', {});
@@ -79,11 +35,11 @@ export function describePasskeyRoutes(
       });
     };
     const signInOptions = async (body: object = {}) => {
-      const res = await api(server).call('POST', '/auth/passkeys/login/options', body);
+      const res = await api(each.server).call('POST', '/auth/passkeys/login/options', body);
       expect(res.status).toBe(200);
       return res.json();
     };
-    const passkeyLogin = (response: unknown, client: Client = api(server)) =>
+    const passkeyLogin = (response: unknown, client: Client = api(each.server)) =>
       client.call('POST', '/auth/passkeys/login', { response });
 
     it('register behind a recent sign-in, list, then sign in with no password', async () => {
@@ -115,7 +71,7 @@ export function describePasskeyRoutes(
           {
             id,
             name: 'Laptop',
-            createdAt: clock.now(),
+            createdAt: each.clock.now(),
             lastUsedAt: null,
             synced: true,
             transports: ['internal', 'hybrid'],
@@ -131,7 +87,7 @@ export function describePasskeyRoutes(
       const request = await signInOptions();
       expect(request).toMatchObject({ rpId: 'auth.example.test', userVerification: 'required' });
       expect(request.allowCredentials ?? []).toEqual([]);
-      const client = api(server);
+      const client = api(each.server);
       const signedIn = await passkeyLogin(key.get(request), client);
       expect(signedIn.status).toBe(200);
       expect(signedIn.json()).toMatchObject({
@@ -143,12 +99,12 @@ export function describePasskeyRoutes(
       // A synced passkey is a software-held key: swk, with the user verified.
       expect(me.json().claims.amr).toEqual(['swk', 'user']);
       expect((await ann.call('GET', '/auth/passkeys')).json().passkeys[0].lastUsedAt).toBe(
-        clock.now(),
+        each.clock.now(),
       );
     });
 
     it('a device-bound passkey signs in with hwk; a browser gets cookies', async () => {
-      const bea = await signupBrowser('bea@example.com');
+      const bea = await signUp(browser(each.server), 'bea@example.com');
       const key = new SoftAuthenticator(PUBLIC_URL, { counting: true });
       const added = await register(bea, key);
       expect(added.status).toBe(201);
@@ -158,7 +114,7 @@ export function describePasskeyRoutes(
       expect((await bea.call('GET', '/auth/me')).status).toBe(200);
       expect((await bea.call('POST', '/auth/refresh')).status).toBe(200);
 
-      const other = browser(server);
+      const other = browser(each.server);
       const res = await passkeyLogin(key.get(await signInOptions()), other);
       expect(res.status).toBe(200);
       expect(res.json().accessToken).toBeUndefined();
@@ -179,18 +135,19 @@ export function describePasskeyRoutes(
       expect(here.access).not.toBe(before);
       expect((await here.call('GET', '/auth/me')).status).toBe(200);
       expect((await elsewhere.call('GET', '/auth/me')).status).toBe(401);
-      const old = await api(server).call('GET', '/auth/me', undefined, {
+      const old = await api(each.server).call('GET', '/auth/me', undefined, {
         authorization: `Bearer ${before}`,
       });
       expect(old.status).toBe(401);
       expect(
-        (await api(server).call('POST', '/auth/refresh', { refreshToken: here.refresh })).status,
+        (await api(each.server).call('POST', '/auth/refresh', { refreshToken: here.refresh }))
+          .status,
       ).toBe(200);
     });
 
     it('registration needs a step-up once the sign-in is old', async () => {
       const dee = await signup('dee@example.com');
-      clock.advance(700_000); // past reauthWindow (600 s)
+      each.clock.advance(700_000); // past reauthWindow (600 s)
       await dee.call('POST', '/auth/refresh', {
         refreshToken: dee.refresh,
       });
@@ -219,7 +176,7 @@ export function describePasskeyRoutes(
       expect((await eve.call('POST', '/auth/passkeys/register', { response })).status).toBe(401);
 
       const late = (await eve.call('POST', '/auth/passkeys/register/options', {})).json();
-      clock.advance(300_000);
+      each.clock.advance(300_000);
       const expired = await eve.call('POST', '/auth/passkeys/register', {
         response: key.create(late),
       });
@@ -271,7 +228,7 @@ export function describePasskeyRoutes(
       expect((await register(await signup('hal@example.com'), key)).status).toBe(201);
       const refusedWith = async (lies: Lies) => {
         // Past the back-off that each failure from this client adds (see the throttle case).
-        clock.advance(60_000);
+        each.clock.advance(60_000);
         const res = await passkeyLogin(key.get(await signInOptions(), lies));
         expect(res.status, JSON.stringify(lies)).toBe(401);
         expect(res.json().error.code).toBe('INVALID_CREDENTIALS');
@@ -282,16 +239,16 @@ export function describePasskeyRoutes(
       await refusedWith({ type: 'webauthn.create' });
       await refusedWith({ unverified: true });
       // A challenge this server never issued.
-      clock.advance(60_000);
+      each.clock.advance(60_000);
       const forged = key.get({ challenge: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
       expect((await passkeyLogin(forged)).json().error.code).toBe('INVALID_CREDENTIALS');
       // Each get above counted on (the server stored none of them): 7 now; a cloned
       // authenticator that reports less is refused.
-      clock.advance(60_000);
+      each.clock.advance(60_000);
       expect((await passkeyLogin(key.get(await signInOptions()))).status).toBe(200);
       await refusedWith({ counter: 3 });
       // Refusals spend no sign-in: the real authenticator goes on.
-      clock.advance(60_000);
+      each.clock.advance(60_000);
       expect((await passkeyLogin(key.get(await signInOptions()))).status).toBe(200);
     });
 
@@ -371,7 +328,7 @@ export function describePasskeyRoutes(
         expect(second.allowCredentials).toEqual(first.allowCredentials);
         expect(second.challenge).not.toBe(first.challenge);
       }
-      const invalid = await api(server).call('POST', '/auth/passkeys/login/options', {
+      const invalid = await api(each.server).call('POST', '/auth/passkeys/login/options', {
         email: 'not an email',
       });
       expect(invalid.json().error.code).toBe('VALIDATION_FAILED');
@@ -382,7 +339,7 @@ export function describePasskeyRoutes(
       const max = await signup('max@example.com');
       expect((await register(max, key)).status).toBe(201);
       const id = (await max.call('GET', '/auth/me')).json().user.id;
-      await auth.disableUser(id);
+      await each.auth.disableUser(id);
       const res = await passkeyLogin(key.get(await signInOptions()));
       expect(res.status).toBe(403);
       expect(res.json().error.code).toBe('ACCOUNT_DISABLED');
@@ -395,7 +352,7 @@ export function describePasskeyRoutes(
       const { id } = added.json();
       const elsewhere = await login('ned@example.com');
       const captured = key.get(await signInOptions());
-      clock.advance(700_000);
+      each.clock.advance(700_000);
       await ned.call('POST', '/auth/refresh', {
         refreshToken: ned.refresh,
       });
