@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Bundles the browser client (src/client) into web/notbefore-client.js for the demo page:
-// one minified ES module, no dependencies. Prints its size, minified and gzipped.
+// one minified ES module, no dependencies, with the passkey ceremony (notbefore/client/webauthn)
+// beside the client (notbefore/client). Prints its size, minified and gzipped.
 // Usage: node scripts/build-client.mjs [--outfile path]
 import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -13,7 +14,13 @@ const at = process.argv.indexOf('--outfile');
 const outfile = at > 0 ? resolve(process.argv[at + 1]) : resolve(root, 'web/notbefore-client.js');
 
 const result = await build({
-  entryPoints: [resolve(root, 'src/client/index.ts')],
+  // Both subpaths in one module: the page's passkeys share the client's AuthClientError.
+  stdin: {
+    contents: "export * from './index.ts';\nexport * from './webauthn.ts';\n",
+    resolveDir: resolve(root, 'src/client'),
+    sourcefile: 'demo-client.js',
+    loader: 'js',
+  },
   bundle: true,
   format: 'esm',
   platform: 'browser',

@@ -11,7 +11,7 @@ import {
   setUpFactors,
   signInOtp,
 } from './factors.js';
-import { createAuthClient } from './notbefore-client.js';
+import { createAuthClient, webauthn } from './notbefore-client.js';
 import { setUpPasskeys } from './passkeys.js';
 import {
   $,
@@ -27,7 +27,7 @@ import {
   WRONG_PASSWORD,
 } from './ui.js';
 
-const auth = createAuthClient();
+const auth = createAuthClient({ webauthn });
 // Handy in the console (`await auth.sessions()`), and the browser tests drive it. It holds
 // no token: there is none to hold.
 globalThis.auth = auth;

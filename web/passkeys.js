@@ -1,122 +1,27 @@
 // Passkeys on the demo page: "Add a passkey", "Sign in with a passkey" and the list. The
-// WebAuthn part is the browser's own API (navigator.credentials), with the base64url
-// conversions the server's JSON needs; the session stays with notbefore-client.js.
-import { describeDevice } from './notbefore-client.js';
+// client does the work (the WebAuthn ceremony through createAuthClient({ webauthn }), the
+// session and the other tabs); this file draws it.
+import { passkeysSupported } from './notbefore-client.js';
 import { $, ago, describeError, exact, h, log } from './ui.js';
-
-const CSRF_COOKIE = '__Host-nb_csrf';
-/** The client's cross-tab refresh lock (createAuthClient's default channel name). */
-const REFRESH_LOCK = 'notbefore:refresh';
 
 const PASSKEY_ERRORS = {
   INVALID_CREDENTIALS: 'That passkey was not accepted. Try again, or sign in with your password.',
   NOT_FOUND: 'Passkeys are off on this server (it needs --public-url).',
-  NotAllowedError: 'No passkey was used (cancelled, or none for this site).',
-  InvalidStateError: 'This authenticator already holds a passkey for your account.',
+  PASSKEY_CANCELLED: 'No passkey was used (cancelled, or none for this site).',
+  PASSKEY_EXISTS: 'This authenticator already holds a passkey for your account.',
+  PASSKEY_UNSUPPORTED: 'This browser cannot use passkeys.',
 };
 
-// ---------------------------------------------------------------- WebAuthn JSON
-
-function toBytes(base64url) {
-  const base64 = base64url.replace(/-/g, '+').replace(/_/g, '/');
-  const binary = atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-}
-
-function toBase64url(buffer) {
-  let binary = '';
-  for (const byte of new Uint8Array(buffer)) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-const descriptors = (list) => (list ?? []).map((c) => ({ ...c, id: toBytes(c.id) }));
-
-function creationOptions(json) {
-  return {
-    ...json,
-    challenge: toBytes(json.challenge),
-    user: { ...json.user, id: toBytes(json.user.id) },
-    excludeCredentials: descriptors(json.excludeCredentials),
-  };
-}
-
-function requestOptions(json) {
-  return {
-    ...json,
-    challenge: toBytes(json.challenge),
-    allowCredentials: descriptors(json.allowCredentials),
-  };
-}
-
-/** PublicKeyCredential.toJSON(), written out for browsers that lack it. */
-function credentialJSON(credential) {
-  const r = credential.response;
-  const response = { clientDataJSON: toBase64url(r.clientDataJSON) };
-  if (r.attestationObject) {
-    response.attestationObject = toBase64url(r.attestationObject);
-    response.transports = r.getTransports?.() ?? [];
-  } else {
-    response.authenticatorData = toBase64url(r.authenticatorData);
-    response.signature = toBase64url(r.signature);
-    if (r.userHandle) response.userHandle = toBase64url(r.userHandle);
-  }
-  return {
-    id: credential.id,
-    rawId: toBase64url(credential.rawId),
-    type: credential.type,
-    response,
-    clientExtensionResults: credential.getClientExtensionResults?.() ?? {},
-    ...(credential.authenticatorAttachment
-      ? { authenticatorAttachment: credential.authenticatorAttachment }
-      : {}),
-  };
-}
-
 /** A sentence for people: the server's code, or what the browser's WebAuthn refused. */
-const explain = (error) => PASSKEY_ERRORS[error?.name] ?? describeError(error, PASSKEY_ERRORS);
+const explain = (error) => describeError(error, PASSKEY_ERRORS);
 
-// ---------------------------------------------------------------- requests
-
-const readCookie = (name) =>
-  document.cookie
-    .split('; ')
-    .find((c) => c.startsWith(`${name}=`))
-    ?.slice(name.length + 1) ?? null;
-
-async function answer(res) {
-  const body = res.status === 204 ? null : await res.json().catch(() => null);
-  if (res.ok) return body;
-  const error = new Error(body?.error?.message ?? `HTTP ${res.status}`);
-  Object.assign(error, body?.error ?? {}, { status: res.status });
-  throw error;
-}
-
-const jsonInit = (body, method = 'POST') => ({
-  method,
-  credentials: 'same-origin',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify(body),
-});
-
-/**
- * Adding or removing a passkey ends every other session and re-issues this one's cookies.
- * The request runs holding the client's refresh lock, so that no tab refreshes with the old
- * refresh cookie meanwhile (the server's credential-change event arrives as the answer does);
- * the refresh the event asks for then runs with the new cookies. Inside the lock there is no
- * refresh-and-retry (it would wait on the lock): a 401 is cured outside it, then tried again.
- */
-async function renewing(auth, url, init) {
-  const request = () =>
-    fetch(url, {
-      ...init,
-      headers: { ...init.headers, 'x-csrf-token': readCookie(CSRF_COOKIE) ?? '' },
-    });
-  // Without Web Locks (a few old browsers) it goes unguarded: a racing refresh may end it.
-  const send = () => (navigator.locks ? navigator.locks.request(REFRESH_LOCK, request) : request());
-  let res = await send();
-  if (res.status === 401 && (await auth.refresh())) res = await send();
-  return answer(res);
-}
+/** Refusals of the step-up itself: the password dialog shows them, and asks again. */
+const STEP_UP_REFUSALS = [
+  'REAUTHENTICATION_REQUIRED',
+  'MFA_REQUIRED',
+  'INVALID_CREDENTIALS',
+  'RATE_LIMITED',
+];
 
 const proofOf = (password, otp) => ({
   ...(password === undefined ? {} : { password }),
@@ -132,7 +37,7 @@ const proofOf = (password, otp) => ({
  * (and the code, with TOTP) and runs `action(password, otp)`.
  */
 export function setUpPasskeys({ auth, withReauth }) {
-  const supported = typeof PublicKeyCredential === 'function' && !!navigator.credentials;
+  const supported = passkeysSupported();
 
   // -- sign in with a passkey
   const signInButton = h(
@@ -161,18 +66,7 @@ export function setUpPasskeys({ auth, withReauth }) {
     try {
       // With an email typed in, that account's passkeys; without, any passkey of this site.
       const email = $('email').value.trim();
-      const options = await answer(
-        await fetch('/auth/passkeys/login/options', jsonInit(email ? { email } : {})),
-      );
-      const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
-      await answer(
-        await fetch(
-          '/auth/passkeys/login',
-          jsonInit({ response: credentialJSON(credential), device: describeDevice() }),
-        ),
-      );
-      // The answer set the session's cookies: the client takes the session up from them.
-      await auth.start();
+      await auth.loginWithPasskey(email ? { email } : {});
       log('passkey', 'Signed in with a passkey.', 'good');
     } catch (error) {
       signInError.textContent = explain(error);
@@ -270,7 +164,7 @@ export function setUpPasskeys({ auth, withReauth }) {
   async function load() {
     if (!auth.signedIn) return;
     try {
-      render((await answer(await auth.fetch('/auth/passkeys'))).passkeys);
+      render(await auth.passkeys());
     } catch (error) {
       if (auth.signedIn) showStatus(explain(error));
     }
@@ -279,34 +173,29 @@ export function setUpPasskeys({ auth, withReauth }) {
   addButton.addEventListener('click', async () => {
     showStatus('');
     addButton.disabled = true;
+    let failure;
     try {
-      let options;
       const ok = await withReauth(
         'Adding a passkey needs your password.',
         async (password, otp) => {
-          const res = await auth.fetch(
-            '/auth/passkeys/register/options',
-            jsonInit(proofOf(password, otp)),
-          );
-          options = await answer(res);
+          failure = undefined;
+          try {
+            // Named after this browser ("Chrome on macOS"): the client's default.
+            await auth.addPasskey(proofOf(password, otp));
+          } catch (error) {
+            // The step-up's refusals go to the password prompt; the ceremony's to this card.
+            const code = error?.code;
+            if (code === 'REAUTHENTICATION_REQUIRED') throw error;
+            if (password !== undefined && STEP_UP_REFUSALS.includes(code)) throw error;
+            failure = error;
+          }
         },
       );
-      if (!ok || options === undefined) return;
-      const credential = await navigator.credentials.create({
-        publicKey: creationOptions(options),
-      });
-      await renewing(
-        auth,
-        '/auth/passkeys/register',
-        jsonInit({
-          response: credentialJSON(credential),
-          name: describeDevice(),
-        }),
-      );
-      log('passkey', 'Passkey added. Every other session was ended.', 'good');
-      await load();
-    } catch (error) {
-      showStatus(explain(error));
+      if (failure) showStatus(explain(failure));
+      else if (ok) {
+        log('passkey', 'Passkey added. Every other session was ended.', 'good');
+        await load();
+      }
     } finally {
       addButton.disabled = !supported;
     }
@@ -315,11 +204,7 @@ export function setUpPasskeys({ auth, withReauth }) {
   async function remove(p) {
     showStatus('');
     const ok = await withReauth('Removing a passkey needs your password.', (password, otp) =>
-      renewing(
-        auth,
-        `/auth/passkeys/${encodeURIComponent(p.id)}`,
-        jsonInit(proofOf(password, otp), 'DELETE'),
-      ),
+      auth.removePasskey(p.id, proofOf(password, otp)),
     );
     if (ok) {
       log('passkey', 'Passkey removed. Every other session was ended.', 'good');

@@ -6,7 +6,15 @@
  */
 
 import { describeDevice } from './device.js';
-import { jsonInit, originOf, readCookie, readJson, send as sendOnce, toError } from './http.js';
+import {
+  AuthClientError,
+  jsonInit,
+  originOf,
+  readCookie,
+  readJson,
+  send as sendOnce,
+  toError,
+} from './http.js';
 import { createRefresher } from './refresh.js';
 import { refreshDelay } from './schedule.js';
 import { serverEvents } from './server-events.js';
@@ -18,6 +26,7 @@ import type {
   AuthClientEvents,
   AuthClientOptions,
   ClientMfaStatus,
+  ClientPasskey,
   ClientSession,
   ClientSignupPending,
   ClientStepUp,
@@ -275,6 +284,23 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     ...(proof.otp === undefined ? {} : { otp: proof.otp }),
   });
 
+  /** The options at `path` (asked with `body`), then the browser's prompt: the credential. */
+  async function passkey(path: string, body: object, create: boolean, signal?: AbortSignal) {
+    if (!options.webauthn)
+      throw new AuthClientError(
+        'PASSKEY_UNSUPPORTED',
+        0,
+        'createAuthClient({ webauthn }) not given.',
+      );
+    const init = { ...jsonInit('POST', body), ...(signal && { signal }) };
+    // A sign-in's options need no session: nothing for a refresh to cure.
+    return options.webauthn(
+      create ? 'create' : 'get',
+      async () => readJson(await api(path, init, create)),
+      signal,
+    );
+  }
+
   return {
     get user() {
       return user;
@@ -401,6 +427,32 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
         'factor',
       );
       return answer.recoveryCodes;
+    },
+    async addPasskey({ name = describeDevice(), signal, ...proof } = {}) {
+      const response = await passkey(
+        '/auth/passkeys/register/options',
+        stepUpBody(proof),
+        true,
+        signal,
+      );
+      // The answer comes after the prompt: an abort then would leave a passkey the server lacks.
+      const init = jsonInit('POST', { response, name });
+      return (await renewing<{ id: string }>('/auth/passkeys/register', init, 'factor')).id;
+    },
+    async loginWithPasskey({ email, signal, ...input } = {}) {
+      const response = await passkey(
+        '/auth/passkeys/login/options',
+        email === undefined ? {} : { email },
+        false,
+        signal,
+      );
+      return signInWith('/auth/passkeys/login', { device: describeDevice(), ...input, response });
+    },
+    passkeys: async () =>
+      (await readJson<{ passkeys: ClientPasskey[] }>(await api('/auth/passkeys'))).passkeys,
+    async removePasskey(id, proof) {
+      const init = jsonInit('DELETE', stepUpBody(proof));
+      await renewing(`/auth/passkeys/${encodeURIComponent(id)}`, init, 'factor');
     },
     refresh: () => refreshFor('retry', stamp),
     fetch: (input, init = {}) => call(String(input), init),

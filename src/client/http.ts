@@ -5,7 +5,8 @@
 
 /**
  * How every call of the client fails: the server's error code and HTTP status (and, for a
- * revoked token, the reason); `NETWORK_ERROR` with status 0 when no answer came.
+ * revoked token, the reason); with status 0, the client's own: `NETWORK_ERROR` when no answer
+ * came, `PASSKEY_*` when the browser's passkey prompt refused.
  *
  * @example
  * ```ts
@@ -22,7 +23,10 @@
  */
 export class AuthClientError extends Error {
   override readonly name = 'AuthClientError';
-  /** The server's code (`TOKEN_REVOKED`, …), or `NETWORK_ERROR` when no answer came. */
+  /**
+   * The server's code (`TOKEN_REVOKED`, …); `NETWORK_ERROR` when no answer came; `PASSKEY_*`
+   * when the browser's passkey prompt refused (see `addPasskey`).
+   */
   readonly code: string;
   /** HTTP status; 0 when no answer came. */
   readonly status: number;

@@ -84,6 +84,22 @@ export interface ClientStepUp {
   otp?: string;
 }
 
+/** One of the user's passkeys, as `passkeys()` lists them. */
+export interface ClientPasskey {
+  /** The credential id (base64url): what `removePasskey` takes. */
+  id: string;
+  /** The label it was added with (default: this browser's, "Chrome on macOS"), or null. */
+  name: string | null;
+  /** When it was added (ms since the epoch). */
+  createdAt: number;
+  /** Its latest sign-in (ms), or null. */
+  lastUsedAt: number | null;
+  /** True for a synced passkey (it may live on several devices). */
+  synced: boolean;
+  /** How the browser reaches the authenticator (`internal`, `usb`, `hybrid`, …). */
+  transports: string[];
+}
+
 /**
  * The events of `AuthClient.on`, and what each listener receives. `fromOtherTab` is true when
  * another tab of this origin did it (every tab hears every change).
@@ -114,12 +130,31 @@ export interface AuthClientOptions {
   channel?: string;
   /** The readable CSRF cookie (default '__Host-nb_csrf'). */
   csrfCookie?: string;
+  /**
+   * The passkey ceremony: `webauthn` from `notbefore/client/webauthn`. Without it the
+   * passkey sign-in and `addPasskey` reject with `PASSKEY_UNSUPPORTED` (listing and removing
+   * work on); apart, so that an app without passkeys does not carry it.
+   */
+  webauthn?: ClientWebAuthn;
 }
+
+/**
+ * A passkey ceremony, as `notbefore/client/webauthn` exports one: `options()` fetches the
+ * server's options JSON (base64url strings), the browser asks the user, and the credential
+ * resolves as JSON (`PublicKeyCredential.toJSON()`). `kind` is `create` to add a passkey,
+ * `get` to sign in; `signal` aborts it.
+ */
+export type ClientWebAuthn = (
+  kind: 'create' | 'get',
+  options: () => Promise<Record<string, unknown>>,
+  signal?: AbortSignal,
+) => Promise<Record<string, unknown>>;
 
 /**
  * The browser client {@link createAuthClient} makes: the user's state, sign-in and sign-out,
  * and a `fetch` that keeps the session alive. Failed calls reject with an
- * {@link AuthClientError} that carries the server's code.
+ * {@link AuthClientError} that carries the server's code (or the client's own, at status 0:
+ * `NETWORK_ERROR`, `PASSKEY_*`).
  */
 export interface AuthClient {
   /** The signed-in user, or null. */
@@ -225,6 +260,48 @@ export interface AuthClient {
   removeTotp(otp: string, password?: string): Promise<void>;
   /** New recovery codes (the old ones die), behind a step-up; every other session ends. */
   regenerateRecoveryCodes(proof?: ClientStepUp): Promise<string[]>;
+  /**
+   * Adds a passkey (needs the `webauthn` option): the step-up (the recent sign-in, or
+   * `password`, and `otp` with TOTP), then the browser asks the user to make one, then the
+   * server stores it; resolves its id. The server ends every other session; this one goes
+   * on with fresh tokens (every tab). `name` labels it in the list (default: this browser's
+   * label, as for sessions); `signal` aborts the request for options and the browser's
+   * prompt (not the final request: the authenticator holds the passkey by then). Rejects
+   * with the server's codes (`REAUTHENTICATION_REQUIRED`, `NOT_FOUND` when the server has
+   * passkeys off, …) and the browser's: `PASSKEY_UNSUPPORTED` (also without the option),
+   * `PASSKEY_CANCELLED` (the user closed the prompt, or it timed out), `PASSKEY_ABORTED`,
+   * `PASSKEY_EXISTS` (this authenticator already holds one of this account), `PASSKEY_FAILED`.
+   */
+  addPasskey(input?: ClientStepUp & { name?: string; signal?: AbortSignal }): Promise<string>;
+  /**
+   * Signs in with a passkey, no password (needs the `webauthn` option): exactly like
+   * `login`, and every tab hears it. With
+   * `email`, that account's passkeys are offered; without, any passkey of this site
+   * (discoverable). Rejects with `INVALID_CREDENTIALS` (refused by the server),
+   * `ACCOUNT_DISABLED`, `RATE_LIMITED`, `NOT_FOUND` (passkeys off), and the browser's codes
+   * of `addPasskey` (`PASSKEY_CANCELLED` also when this device has no passkey for the site).
+   *
+   * @example
+   * ```ts
+   * try {
+   *   await auth.loginWithPasskey();
+   * } catch (error) {
+   *   if ((error as AuthClientError).code !== 'PASSKEY_CANCELLED') showError(error);
+   * }
+   * ```
+   */
+  loginWithPasskey(input?: {
+    email?: string;
+    device?: string;
+    signal?: AbortSignal;
+  }): Promise<ClientUser>;
+  /** The user's passkeys, oldest first. */
+  passkeys(): Promise<ClientPasskey[]>;
+  /**
+   * Removes a passkey, behind a step-up (the recent sign-in, or `proof`). Every other session
+   * ends; this one goes on.
+   */
+  removePasskey(id: string, proof?: ClientStepUp): Promise<void>;
   /** Refreshes now (coordinated across tabs); resolves false when the session is gone. */
   refresh(): Promise<boolean>;
   /** `fetch` with the cookies, the CSRF header, and one refresh-and-retry on an expired token. */
