@@ -183,17 +183,20 @@ export function passkeyOperations(
           id: string;
         },
     sid: string | undefined,
+    name: string | null,
   ): Promise<SignedIn | null> => {
     const signedIn = await applyFactorChange(ctx, user, factors, sid);
     if (signedIn === undefined) {
       if (factors.kind === 'passkey-remove') throw new AuthError('NOT_FOUND', 'No such passkey.');
       invalid(); // its credential id is already stored
     }
+    // The name the user gave it is what lets them tell which device it was (the mail
+    // templates escape it).
     await notifyFactorChange(
       ctx,
       user.id,
       factors.kind === 'passkey-add' ? 'added' : 'removed',
-      'passkey',
+      name === null ? 'passkey' : `passkey "${name}"`,
     );
     return signedIn ?? null;
   };
@@ -282,6 +285,7 @@ export function passkeyOperations(
           passkey: { ...credential, userId: user.id, name, nowMs: clock.now() },
         },
         sid,
+        name,
       );
       return { id: credential.id, signedIn };
     },
@@ -374,7 +378,9 @@ export function passkeyOperations(
       await ctx.ready();
       const user = await credentials.userOrThrow(userId);
       await credentials.stepUp(user, proof);
-      return change(user, { kind: 'passkey-remove', id }, keep);
+      const stored = await ctx.store().getPasskey(id);
+      const name = stored !== null && stored.userId === user.id ? stored.name : null;
+      return change(user, { kind: 'passkey-remove', id }, keep, name);
     },
   };
 }

@@ -25,8 +25,14 @@ export const RECOVERY_CODE_COUNT = 10;
  * what a user types as i, l or o is read as 1, 1 and 0.
  */
 const RECOVERY_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
-/** 16 characters of 5 bits: 80 random bits per code. */
-const RECOVERY_LENGTH = 16;
+/**
+ * 24 characters of 5 bits: 120 random bits per code. ASVS 6.5.2 lets a lookup secret of at
+ * least 112 bits be kept as a plain SHA-256; below that it asks for a salted password hash,
+ * which would cost an argon2 run per stored code on every attempt.
+ */
+const RECOVERY_LENGTH = 24;
+/** Codes issued by 0.3.0 (80 bits) keep working until the user makes new ones. */
+const LEGACY_RECOVERY_LENGTH = 16;
 const TOTP_CODE = /^\d{6}$/;
 /** The longest otp input worth reading: a recovery code with separators and spaces. */
 export const MAX_OTP_LENGTH = 64;
@@ -80,7 +86,7 @@ export async function matchTotpStep(
   return Totp.counter({ period: TOTP.period, timestamp: nowMs }) + delta;
 }
 
-/** Ten new recovery codes, as shown to the user once (`xxxx-xxxx-xxxx-xxxx`). */
+/** Ten new recovery codes, as shown to the user once (`xxxx-xxxx-xxxx-xxxx-xxxx-xxxx`). */
 export function newRecoveryCodes(): string[] {
   return Array.from({ length: RECOVERY_CODE_COUNT }, () => {
     let code = '';
@@ -91,8 +97,8 @@ export function newRecoveryCodes(): string[] {
 
 /**
  * What the store keeps of a recovery code: SHA-256 (hex) of its canonical form. A fast
- * hash is enough here, unlike for passwords: each code carries 80 random bits, so a leaked
- * table can only be reversed by trying 2^80 candidates per code; a slow hash only helps
+ * hash is enough here, unlike for passwords: each code carries 120 random bits, so a leaked
+ * table can only be reversed by trying 2^120 candidates per code; a slow hash only helps
  * secrets that people choose. Null when `input` cannot be a recovery code.
  */
 export function recoveryCodeHash(input: string): string | null {
@@ -101,7 +107,8 @@ export function recoveryCodeHash(input: string): string | null {
     .replace(/[\s-]/g, '')
     .replace(/[il]/g, '1')
     .replace(/o/g, '0');
-  if (canonical.length !== RECOVERY_LENGTH) return null;
+  if (canonical.length !== RECOVERY_LENGTH && canonical.length !== LEGACY_RECOVERY_LENGTH)
+    return null;
   for (const c of canonical) if (!RECOVERY_ALPHABET.includes(c)) return null;
   return createHash('sha256').update(canonical).digest('hex');
 }

@@ -1,6 +1,7 @@
 import { parseOptions } from '@node-rs/argon2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuth } from '../../src/sessions/auth.js';
+import { COMMON_PASSWORDS } from '../../src/sessions/common-passwords.js';
 import { assertPasswordInput, normaliseEmail } from '../../src/sessions/passwords.js';
 import { sqliteStore } from '../../src/stores/sqlite.js';
 import {
@@ -38,6 +39,14 @@ describe('passwords and sign-in (V6)', () => {
     await rejectsWith(signup('Iloveyou1'), 'WEAK_PASSWORD');
     const s = await signedUp(h.auth);
     await rejectsWith(h.auth.changePassword(s.user.id, PASSWORD, 'qwertyuiop'), 'WEAK_PASSWORD');
+  });
+
+  it('6.2.4 the list holds at least the 3,000 most common of 8+ characters: deep entries are refused too', async () => {
+    expect(COMMON_PASSWORDS.size).toBeGreaterThanOrEqual(3000);
+    for (const password of [...COMMON_PASSWORDS]) expect([...password].length).toBeGreaterThan(7);
+    // Ranks 1,000, 3,000 and 5,000 among those of 8+ characters, typed with capitals.
+    for (const password of ['Blackbir', '13101988', '20011980'])
+      await rejectsWith(signup(password), 'WEAK_PASSWORD');
   });
 
   it('6.1.2 6.2.11 context words (product, issuer host, email name) are refused on both paths', async () => {

@@ -86,12 +86,25 @@ describe('TOTP (RFC 6238) through otpauth', () => {
 });
 
 describe('recovery codes', () => {
-  it('ten distinct codes of 80 bits, in groups of four', () => {
+  it('ten distinct codes of 120 bits (ASVS 6.5.2: 112 or more), in groups of four', () => {
     const codes = newRecoveryCodes();
     expect(codes).toHaveLength(10);
     expect(new Set(codes).size).toBe(10);
+    // 24 symbols of a 32-letter alphabet: 24 × 5 = 120 bits.
     for (const code of codes)
-      expect(code).toMatch(/^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){3}$/);
+      expect(code).toMatch(/^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){5}$/);
+    // Every symbol is used in every position: the bits are not constant anywhere.
+    const many = Array.from({ length: 60 }, () => newRecoveryCodes()).flat();
+    for (let i = 0; i < 24; i++) {
+      const seen = new Set(many.map((c) => c.replace(/-/g, '')[i]));
+      expect(seen.size, `position ${i}`).toBeGreaterThan(24);
+    }
+  });
+
+  it('codes of 0.3.0 (16 symbols) are still read, so nobody is locked out by the upgrade', () => {
+    expect(recoveryCodeHash('abcd-efgh-jkmn-pqrs')).toMatch(/^[0-9a-f]{64}$/);
+    for (const bad of ['abcd-efgh-jkmn-pqr', 'abcd-efgh-jkmn-pqrs-t', 'abcd-efgh-jkmn-pqrs-tvwx'])
+      expect(recoveryCodeHash(bad), bad).toBeNull();
   });
 
   it('hashed from a canonical form: case, spaces, dashes and look-alike letters do not matter', () => {
@@ -99,9 +112,17 @@ describe('recovery codes', () => {
     const hash = recoveryCodeHash(code!);
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
     expect(recoveryCodeHash(code!.toUpperCase().replace(/-/g, ' '))).toBe(hash);
-    expect(recoveryCodeHash('0000-1111-2222-3331')).toBe(recoveryCodeHash('oooo-iiii-2222-333l'));
-    for (const bad of ['', 'short', `${code}0`, 'uuuu-uuuu-uuuu-uuuu', '0000-0000-0000-000!'])
-      expect(recoveryCodeHash(bad), bad).toBeNull();
+    expect(recoveryCodeHash('0000-1111-2222-3331-4444-5555')).toBe(
+      recoveryCodeHash('oooo-iiii-2222-333l-4444-5555'),
+    );
+    const bads = [
+      '',
+      'short',
+      `${code}0`,
+      'uuuu-uuuu-uuuu-uuuu-uuuu-uuuu',
+      '0000-0000-0000-0000-0000-000!',
+    ];
+    for (const bad of bads) expect(recoveryCodeHash(bad), bad).toBeNull();
   });
 
   it('an otp is read as a TOTP code or a recovery code', () => {

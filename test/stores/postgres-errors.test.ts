@@ -114,23 +114,40 @@ describe('postgresStore: connection failures say which', () => {
     expect(error?.cause).toBe(serverError);
   });
 
-  it('a connection the server ended (57P01, pg_terminate_backend) is a 503 to retry, not a 500', async () => {
+  /**
+   * Runs `after` inside a transaction whose backend the server has just terminated
+   * (pg_terminate_backend), and expects STORE_UNAVAILABLE; the pool then serves the next
+   * caller with a fresh connection.
+   */
+  async function cutMidTransaction(
+    after: (c: { query(sql: string): Promise<unknown> }) => Promise<unknown>,
+  ) {
     const conn = connection(url, { schema: `t_${randomBytes(6).toString('hex')}` });
     const admin = connection(url, { schema: `a_${randomBytes(6).toString('hex')}` });
     try {
       const failed = conn.tx(async (c) => {
         const pid = (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
         await admin.query('SELECT pg_terminate_backend($1)', [pid]);
-        await c.query('SELECT 1');
+        await after(c);
       });
       await expect(failed).rejects.toBeInstanceOf(StoreUnavailableError);
-      // The pool makes a fresh connection for the next caller.
       expect(await conn.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
     } finally {
       await conn.close();
       await admin.close();
     }
-  });
+  }
+
+  it('a connection the server ended (57P01, pg_terminate_backend) is a 503 to retry, not a 500', () =>
+    cutMidTransaction((c) => c.query('SELECT 1')));
+
+  it('a query on a client whose connection already failed ("not queryable") is a 503 too', () =>
+    // The first query after the cut sees the server's 57P01; a caller that goes on (a
+    // retry, a second statement) then gets pg's own "is not queryable" error.
+    cutMidTransaction(async (c) => {
+      await c.query('SELECT 1').catch(() => undefined);
+      await c.query('SELECT 2');
+    }));
 
   it('an error that is not about connecting passes through unchanged', async () => {
     const conn = connection(url, { schema: `e_${randomBytes(6).toString('hex')}` });

@@ -104,7 +104,13 @@ export function connectionFailure(error: unknown, target: Target): Error | undef
     /connection timeout|timeout expired|timeout exceeded when trying to connect/i.test(said)
   ) {
     message = `cannot reach PostgreSQL at ${where} (no answer in time: ${said})`;
-  } else if (/Connection terminated unexpectedly/i.test(said)) {
+  } else if (
+    /Connection terminated unexpectedly|has encountered a connection error and is not queryable/i.test(
+      said,
+    )
+  ) {
+    // The second: pg's answer to a query on a client whose link already broke (the first
+    // query after the cut got the real error); the pool replaces that client.
     message = `cannot reach PostgreSQL at ${where} (${said})`;
   } else if (code === '57P01' || code === '57P02') {
     // The server ended this connection (pg_terminate_backend, a shutdown): the pool makes a
