@@ -9,13 +9,19 @@ const PASSKEY_ERRORS = {
   NOT_FOUND: 'Passkeys are off on this server (it needs --public-url).',
   PASSKEY_CANCELLED: 'No passkey was used (cancelled, or none for this site).',
   PASSKEY_EXISTS: 'This authenticator already holds a passkey for your account.',
+  // After the prompt: the server did not take the new passkey (the password was right).
+  PASSKEY_REJECTED:
+    'The server did not save the new passkey (the prompt may have been open too long). Add it again.',
   PASSKEY_UNSUPPORTED: 'This browser cannot use passkeys.',
 };
 
 /** A sentence for people: the server's code, or what the browser's WebAuthn refused. */
 const explain = (error) => describeError(error, PASSKEY_ERRORS);
 
-/** Refusals of the step-up itself: the password dialog shows them, and asks again. */
+/**
+ * Refusals of the step-up itself, before the prompt: the password dialog shows them, and asks
+ * again. A refusal of the new passkey after the prompt is PASSKEY_REJECTED, never one of these.
+ */
 const STEP_UP_REFUSALS = [
   'REAUTHENTICATION_REQUIRED',
   'MFA_REQUIRED',
@@ -183,7 +189,8 @@ export function setUpPasskeys({ auth, withReauth }) {
             // Named after this browser ("Chrome on macOS"): the client's default.
             await auth.addPasskey(proofOf(password, otp));
           } catch (error) {
-            // The step-up's refusals go to the password prompt; the ceremony's to this card.
+            // The step-up's refusals go to the password prompt; the ceremony's and the server's
+            // refusal of the new passkey (PASSKEY_REJECTED) to this card.
             const code = error?.code;
             if (code === 'REAUTHENTICATION_REQUIRED') throw error;
             if (password !== undefined && STEP_UP_REFUSALS.includes(code)) throw error;

@@ -45,6 +45,8 @@ interface SignInAnswer {
 
 /** 401 codes a refresh can cure (or must prove incurable before we sign out). */
 const REFRESHABLE = ['TOKEN_EXPIRED', 'TOKEN_REVOKED', 'TOKEN_MISSING'];
+/** The server's refusals of a new passkey itself (after the prompt): PASSKEY_REJECTED. */
+const REJECTED = ['INVALID_CREDENTIALS', 'VALIDATION_FAILED'];
 const GET: RequestInit = { method: 'GET' };
 
 /**
@@ -437,7 +439,15 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       );
       // The answer comes after the prompt: an abort then would leave a passkey the server lacks.
       const init = jsonInit('POST', { response, name });
-      return (await renewing<{ id: string }>('/auth/passkeys/register', init, 'factor')).id;
+      try {
+        return (await renewing<{ id: string }>('/auth/passkeys/register', init, 'factor')).id;
+      } catch (error) {
+        // Its INVALID_CREDENTIALS (an expired challenge, say) is no wrong step-up password.
+        if (!(error instanceof AuthClientError) || !REJECTED.includes(error.code)) throw error;
+        const rejected = new AuthClientError('PASSKEY_REJECTED', error.status, error.message);
+        rejected.cause = error;
+        throw rejected;
+      }
     },
     async loginWithPasskey({ email, signal, ...input } = {}) {
       const response = await passkey(

@@ -6,7 +6,8 @@
 /**
  * How every call of the client fails: the server's error code and HTTP status (and, for a
  * revoked token, the reason); with status 0, the client's own: `NETWORK_ERROR` when no answer
- * came, `PASSKEY_*` when the browser's passkey prompt refused.
+ * came, `PASSKEY_*` when the browser's passkey prompt refused. One client code keeps the
+ * server's status: `PASSKEY_REJECTED`, the server refusing a new passkey after the prompt.
  *
  * @example
  * ```ts
@@ -25,7 +26,8 @@ export class AuthClientError extends Error {
   override readonly name = 'AuthClientError';
   /**
    * The server's code (`TOKEN_REVOKED`, …); `NETWORK_ERROR` when no answer came; `PASSKEY_*`
-   * when the browser's passkey prompt refused (see `addPasskey`).
+   * when the browser's passkey prompt refused, or `PASSKEY_REJECTED` when the server refused
+   * the passkey it made (see `addPasskey`).
    */
   readonly code: string;
   /** HTTP status; 0 when no answer came. */

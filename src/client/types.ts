@@ -154,7 +154,7 @@ export type ClientWebAuthn = (
  * The browser client {@link createAuthClient} makes: the user's state, sign-in and sign-out,
  * and a `fetch` that keeps the session alive. Failed calls reject with an
  * {@link AuthClientError} that carries the server's code (or the client's own, at status 0:
- * `NETWORK_ERROR`, `PASSKEY_*`).
+ * `NETWORK_ERROR`, `PASSKEY_*`; `addPasskey`'s `PASSKEY_REJECTED` keeps the server's status).
  */
 export interface AuthClient {
   /** The signed-in user, or null. */
@@ -267,10 +267,26 @@ export interface AuthClient {
    * on with fresh tokens (every tab). `name` labels it in the list (default: this browser's
    * label, as for sessions); `signal` aborts the request for options and the browser's
    * prompt (not the final request: the authenticator holds the passkey by then). Rejects
-   * with the server's codes (`REAUTHENTICATION_REQUIRED`, `NOT_FOUND` when the server has
-   * passkeys off, …) and the browser's: `PASSKEY_UNSUPPORTED` (also without the option),
-   * `PASSKEY_CANCELLED` (the user closed the prompt, or it timed out), `PASSKEY_ABORTED`,
-   * `PASSKEY_EXISTS` (this authenticator already holds one of this account), `PASSKEY_FAILED`.
+   * with the server's codes (`REAUTHENTICATION_REQUIRED`, `INVALID_CREDENTIALS` for a wrong
+   * `password` or `otp`, `NOT_FOUND` when the server has passkeys off, …) and the browser's:
+   * `PASSKEY_UNSUPPORTED` (also without the option), `PASSKEY_CANCELLED` (the user closed the
+   * prompt, or it timed out), `PASSKEY_ABORTED`, `PASSKEY_EXISTS` (this authenticator already
+   * holds one of this account), `PASSKEY_FAILED`. After the prompt, the server's refusal of the
+   * new passkey itself (its challenge expired, after 5 minutes, or the answer does not verify)
+   * is `PASSKEY_REJECTED`, with the server's `status` and its error as `cause`
+   * (`INVALID_CREDENTIALS` or `VALIDATION_FAILED`): so an app tells it from a refused step-up.
+   *
+   * @example
+   * ```ts
+   * try {
+   *   await auth.addPasskey({ password });
+   * } catch (error) {
+   *   const code = (error as AuthClientError).code;
+   *   if (code === 'INVALID_CREDENTIALS') askPasswordAgain();
+   *   else if (code === 'PASSKEY_REJECTED') showError('Not saved: add the passkey again.');
+   *   else if (code !== 'PASSKEY_CANCELLED') showError(error);
+   * }
+   * ```
    */
   addPasskey(input?: ClientStepUp & { name?: string; signal?: AbortSignal }): Promise<string>;
   /**

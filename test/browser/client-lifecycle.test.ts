@@ -7,21 +7,15 @@
  * First in Node with the page's globals faked, then in real Chromium (the bundle the demo
  * page loads) against `notbefore serve --require-verified-email` and a real SMTP server.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAuthClient } from '../../src/client/client.js';
 import type { AuthClient, AuthClientEvents, ClientUser } from '../../src/client/types.js';
-import { type SmtpSink, startSmtpSink } from '../mail/smtp-sink.js';
 import {
   ADMIN_EMAIL,
-  buildClient,
-  launchBrowser,
-  openPage,
+  browserSuite,
   PASSWORD,
-  pageErrors,
-  type Server,
   signedInView,
-  startServer,
   statusOfMe,
   uniqueEmail,
 } from './harness.js';
@@ -113,46 +107,20 @@ describe('signup answers in the client (Node, faked page)', () => {
 
 describe('signup in Chromium against serve --require-verified-email', () => {
   const SLOW = 90_000;
-  let server: Server;
-  let browser: Browser;
-  let sink: SmtpSink;
-  let context: BrowserContext | undefined;
-
-  beforeAll(async () => {
-    sink = await startSmtpSink();
-    await buildClient();
-    [server, browser] = await Promise.all([
-      startServer({
-        flags: [
-          '--require-verified-email',
-          '--smtp',
-          sink.url,
-          '--mail-from',
-          'Demo <demo@example.com>',
-        ],
-      }),
-      launchBrowser(),
-    ]);
-  }, SLOW);
-
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await server?.close();
-    await sink?.close();
-    expect(pageErrors.splice(0)).toEqual([]);
+  const suite = browserSuite({
+    server: () => ({ flags: ['--require-verified-email'] }),
+    mail: true,
+    viewport: { width: 1280, height: 720 },
+    setupTimeout: SLOW,
   });
 
   it(
     "acceptInvitation signs in every tab of the browser, with the invitation's roles",
     async () => {
-      const mail = await sink.next((m) => m.to === ADMIN_EMAIL);
-      const token = sink.linkIn(mail, 'invitation');
-      context = await browser.newContext();
-      const [tab1, tab2] = [
-        await openPage(context, server.url),
-        await openPage(context, server.url),
-      ];
+      const mail = await suite.mail.next((m) => m.to === ADMIN_EMAIL);
+      const token = suite.mail.linkIn(mail, 'invitation');
+      const context = await suite.device();
+      const [tab1, tab2] = [await suite.open(context), await suite.open(context)];
       const user = await tab1.evaluate(
         ([t, p]) =>
           (globalThis as unknown as { auth: AuthClient }).auth.acceptInvitation({
@@ -167,8 +135,6 @@ describe('signup in Chromium against serve --require-verified-email', () => {
         await tab.waitForSelector('#admin:not([hidden])');
         expect(await statusOfMe(tab)).toBe(200);
       }
-      await context.close();
-      context = undefined;
     },
     SLOW,
   );
@@ -192,8 +158,7 @@ describe('signup in Chromium against serve --require-verified-email', () => {
   it(
     'new and taken addresses both resolve checkEmail; the link verifies, then login signs in',
     async () => {
-      context = await browser.newContext();
-      const page = await openPage(context, server.url);
+      const page = await suite.open();
       const email = uniqueEmail('verify-first');
 
       expect(await call(page, 'signup', email)).toEqual({ ok: { checkEmail: true, email } });
@@ -201,13 +166,13 @@ describe('signup in Chromium against serve --require-verified-email', () => {
       expect(await statusOfMe(page)).toBe(401);
       const hasLink = (m: { to: string; text: string }) =>
         m.to === email && m.text.includes('#verify-email=');
-      await sink.next(hasLink);
+      await suite.mail.next(hasLink);
 
       // The address is taken now: the same answer, and its owner hears of the attempt.
       expect(await call(page, 'signup', email)).toEqual({ ok: { checkEmail: true, email } });
       expect(await signedIn(page)).toBe(false);
-      const attempt = await sink.next((m) => m.to === email);
-      expect(() => sink.linkIn(attempt, 'verify-email')).toThrow();
+      const attempt = await suite.mail.next((m) => m.to === email);
+      expect(() => suite.mail.linkIn(attempt, 'verify-email')).toThrow();
 
       expect(await call(page, 'login', email)).toEqual({
         code: 'EMAIL_NOT_VERIFIED',
@@ -215,7 +180,7 @@ describe('signup in Chromium against serve --require-verified-email', () => {
       });
       expect(await signedIn(page)).toBe(false);
       // The refused sign-in mailed a fresh link, which superseded the first.
-      const token = sink.linkIn(await sink.next(hasLink), 'verify-email');
+      const token = suite.mail.linkIn(await suite.mail.next(hasLink), 'verify-email');
 
       const verified = await page.evaluate(async (t) => {
         const auth = (globalThis as unknown as { auth: AuthClient }).auth;

@@ -2,74 +2,26 @@
  * The client's passkey methods in real Chromium, called as an app calls them (the demo page's
  * `auth`, made with `createAuthClient({ webauthn })`), against `notbefore serve --public-url
  * http://localhost:PORT` with a CDP virtual authenticator (CTAP2, platform, resident keys,
- * user verification). The page's own buttons are test/browser/passkeys.test.ts.
+ * user verification). The page's own buttons are test/browser/passkeys.test.ts; here, only how
+ * the page reads addPasskey's refusals.
  */
-import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import type { AuthClient, AuthClientEvents } from '../../src/client/types.js';
 import {
-  buildClient,
-  launchBrowser,
-  openPage,
+  addAuthenticator,
+  amrOf,
+  browserSuite,
   PASSWORD,
-  pageErrors,
-  type Server,
   signedInView,
   signedOutView,
-  startServer,
   statusOfMe,
   uniqueEmail,
 } from './harness.js';
 
 const SLOW = 90_000;
 
-let server: Server;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  await buildClient();
-  [server, browser] = await Promise.all([startServer({ publicUrl: true }), launchBrowser()]);
-}, SLOW);
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close()));
-  expect(pageErrors.splice(0)).toEqual([]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function device(): Promise<BrowserContext> {
-  const context = await browser.newContext();
-  contexts.push(context);
-  return context;
-}
-
-/**
- * A platform authenticator on `page`. `present: false` leaves it waiting for a touch that
- * never comes (a user who has not answered yet); `verified: false` fails user verification.
- */
-async function addAuthenticator(
-  page: Page,
-  { present = true, verified = true } = {},
-): Promise<{ cdp: CDPSession; authenticatorId: string }> {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('WebAuthn.enable', { enableUI: false });
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: verified,
-      automaticPresenceSimulation: present,
-    },
-  });
-  return { cdp, authenticatorId };
-}
+const suite = browserSuite({ server: () => ({ publicUrl: true }), setupTimeout: SLOW });
 
 type Outcome<T> = { ok: T } | { code: string; status: number };
 
@@ -128,17 +80,14 @@ function posts(page: Page): string[] {
   return seen;
 }
 
-const amrOf = (page: Page) =>
-  page.evaluate(async () => (await (await fetch('/auth/me')).json()).claims.amr as string[]);
-
 describe('the client passkey methods in Chromium', () => {
   it(
     'addPasskey, logout, loginWithPasskey with no password (the other tab hears it), passkeys, removePasskey',
     async () => {
       const email = uniqueEmail('client-passkey');
-      const context = await device();
-      const tab = await openPage(context, server.url);
-      const other = await openPage(context, server.url);
+      const context = await suite.device();
+      const tab = await suite.open(context);
+      const other = await suite.open(context);
       const { cdp, authenticatorId } = await addAuthenticator(tab);
       await tab.bringToFront(); // WebAuthn answers only the focused tab
       expect(await call(tab, 'signup', [{ email, password: PASSWORD }])).toMatchObject({
@@ -220,7 +169,7 @@ describe('the client passkey methods in Chromium', () => {
     'addPasskey with a step-up password: a wrong one is refused before any prompt, the right one adds',
     async () => {
       const email = uniqueEmail('client-passkey-stepup');
-      const tab = await openPage(await device(), server.url);
+      const tab = await suite.open();
       await addAuthenticator(tab);
       expect(await call(tab, 'signup', [{ email, password: PASSWORD }])).toMatchObject({
         ok: { email },
@@ -241,9 +190,71 @@ describe('the client passkey methods in Chromium', () => {
   );
 
   it(
+    'the demo page: a wrong step-up password is said in the password dialog, a refused new passkey on the card',
+    async () => {
+      const tab = await suite.open();
+      await addAuthenticator(tab);
+      const email = uniqueEmail('client-passkey-rejected');
+      expect(await call(tab, 'signup', [{ email, password: PASSWORD }])).toMatchObject({
+        ok: { email },
+      });
+      // The sign-in is no longer recent (as after 10 minutes): the page asks for the password.
+      await tab.route(
+        (url) => url.pathname === '/auth/passkeys/register/options',
+        (route) =>
+          route.fulfill({
+            status: 403,
+            json: { error: { code: 'REAUTHENTICATION_REQUIRED', message: 'again' } },
+          }),
+        { times: 1 },
+      );
+      // The new passkey answers a challenge the server never gave (as one expired would be).
+      await tab.route(
+        (url) => url.pathname === '/auth/passkeys/register',
+        (route) => {
+          const body = JSON.parse(route.request().postData() ?? '{}');
+          const inner = body.response.response;
+          const data = JSON.parse(Buffer.from(inner.clientDataJSON, 'base64url').toString());
+          data.challenge = Buffer.from('a challenge nobody gave').toString('base64url');
+          inner.clientDataJSON = Buffer.from(JSON.stringify(data)).toString('base64url');
+          return route.continue({ postData: JSON.stringify(body) });
+        },
+      );
+
+      await tab.click('#btn-add-passkey');
+      await tab.waitForSelector('#reauth-dialog[open]');
+      await tab.fill('#reauth-password', 'not the password');
+      await tab.press('#reauth-password', 'Enter');
+      await tab.waitForSelector('#reauth-error:not([hidden])');
+      await expect(tab.textContent('#reauth-error')).resolves.toBe('That password is not right.');
+
+      // The right password passes the step-up; the server refuses the passkey after the prompt.
+      await tab.fill('#reauth-password', PASSWORD);
+      const refused = tab.waitForResponse(
+        (r) => new URL(r.url()).pathname === '/auth/passkeys/register',
+      );
+      await tab.press('#reauth-password', 'Enter');
+      expect((await refused).status()).toBe(401);
+      // The dialog closes (the password was right) and the card says what went wrong.
+      const shown = () =>
+        tab.evaluate(() => ({
+          dialogOpen: (document.getElementById('reauth-dialog') as HTMLDialogElement).open,
+          card: document.querySelector('#passkeys-error:not([hidden])')?.textContent ?? null,
+        }));
+      await expect.poll(shown, { timeout: 5_000 }).toEqual({
+        dialogOpen: false,
+        card: expect.stringContaining('did not save the new passkey'),
+      });
+      expect(await call(tab, 'passkeys')).toEqual({ ok: [] });
+      await expect(statusOfMe(tab)).resolves.toBe(200);
+    },
+    SLOW,
+  );
+
+  it(
     'the user cancels: PASSKEY_CANCELLED, nothing sent after the options, nobody signed in',
     async () => {
-      const tab = await openPage(await device(), server.url);
+      const tab = await suite.open();
       // User verification fails, as when the user dismisses the prompt: NotAllowedError.
       await addAuthenticator(tab, { verified: false });
       const seen = posts(tab);
@@ -268,7 +279,7 @@ describe('the client passkey methods in Chromium', () => {
   it(
     'an abort: PASSKEY_ABORTED, during the prompt or before the options request',
     async () => {
-      const tab = await openPage(await device(), server.url);
+      const tab = await suite.open();
       // Nobody touches the authenticator: the prompt waits until the app aborts it.
       await addAuthenticator(tab, { present: false });
       const seen = posts(tab);
@@ -295,12 +306,12 @@ describe('the client passkey methods in Chromium', () => {
   it(
     'a browser without WebAuthn: PASSKEY_UNSUPPORTED before any request; the page disables its buttons',
     async () => {
-      const context = await device();
+      const context = await suite.device();
       await context.addInitScript(() => {
         // As in an insecure context or an old browser: no WebAuthn at all.
         delete (globalThis as { PublicKeyCredential?: unknown }).PublicKeyCredential;
       });
-      const tab = await openPage(context, server.url);
+      const tab = await suite.open(context);
       await expect(tab.isDisabled('#passkey-login')).resolves.toBe(true);
       const seen = posts(tab);
       expect(await call(tab, 'loginWithPasskey')).toEqual({

@@ -9,8 +9,16 @@ import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type CDPSession,
+  chromium,
+  type Page,
+} from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import type { SmtpSink } from '../mail/smtp-sink.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const RESULTS = join(ROOT, 'test-results/browser');
@@ -260,6 +268,31 @@ export function amrOf(page: Page): Promise<string[] | null> {
 }
 
 /**
+ * A platform authenticator (CTAP2, resident keys, user verification) on `page`, as Touch ID
+ * or Windows Hello would be. `present: false` leaves it waiting for a touch that never comes
+ * (a user who has not answered yet); `verified: false` fails user verification (as when the
+ * user dismisses the prompt). WebAuthn answers only the focused tab.
+ */
+export async function addAuthenticator(
+  page: Page,
+  { present = true, verified = true } = {},
+): Promise<{ cdp: CDPSession; authenticatorId: string }> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable', { enableUI: false });
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: verified,
+      automaticPresenceSimulation: present,
+    },
+  });
+  return { cdp, authenticatorId };
+}
+
+/**
  * Opens a mailed invitation link in `page` (the demo reads it from the fragment), chooses
  * `password`, and waits until the new account is signed in.
  */
@@ -279,10 +312,18 @@ export async function acceptInvitation(
 export interface BrowserSuite {
   /** Started before the first test. */
   readonly server: Server;
-  /** A new browser context: a device of its own (cookies, storage), closed after the test. */
-  device(): Promise<BrowserContext>;
-  /** Opens `url` (the demo page unless given) on a new device. */
-  open(url?: string): Promise<Page>;
+  /** With `mail: true`: the SMTP server the server mails through, started before it. */
+  readonly mail: SmtpSink;
+  /**
+   * A new browser context: a device of its own (cookies, storage), closed after the test.
+   * `options` (a user agent, a phone's viewport, …) go over the suite's viewport.
+   */
+  device(options?: BrowserContextOptions): Promise<BrowserContext>;
+  /**
+   * Opens `url` (the demo page unless given) on a new device; given a context, opens the demo
+   * page there (another tab of that device).
+   */
+  open(where?: string | BrowserContext): Promise<Page>;
   /** Opens the demo page on `context` (a new device unless given) and signs up or in there. */
   signedIn(mode: 'login' | 'signup', email: string, context?: BrowserContext): Promise<Page>;
 }
@@ -290,18 +331,34 @@ export interface BrowserSuite {
 /**
  * Registers the hooks of a test file that drives the demo page: before all, bundles the
  * client and starts the server (with `server()`'s options, read then) and Chromium; after each
- * test, closes its devices and fails it on any uncaught page error; after all, stops both.
+ * test, closes its devices and fails it on any uncaught page error; after all, stops them.
+ * Called inside a `describe`, the hooks are that block's. With `mail`, a real SMTP server
+ * (test/mail/smtp-sink.ts) is started first and the server mails through it (`--smtp`,
+ * `--mail-from`); it stops last. `setupTimeout` bounds the start (default: the hook timeout).
  */
 export function browserSuite(
-  options: { server?: () => StartOptions; viewport?: { width: number; height: number } } = {},
+  options: {
+    server?: () => StartOptions;
+    viewport?: { width: number; height: number };
+    mail?: boolean;
+    setupTimeout?: number;
+  } = {},
 ): BrowserSuite {
   let server: Server | undefined;
   let browser: Browser | undefined;
+  let sink: SmtpSink | undefined;
   const contexts: BrowserContext[] = [];
   beforeAll(async () => {
     await buildClient();
-    [server, browser] = await Promise.all([startServer(options.server?.()), launchBrowser()]);
-  });
+    // Loaded only here: most suites send no mail.
+    if (options.mail) sink = await (await import('../mail/smtp-sink.js')).startSmtpSink();
+    const start = options.server?.() ?? {};
+    const mailFlags = sink ? ['--smtp', sink.url, '--mail-from', 'Demo <demo@example.com>'] : [];
+    [server, browser] = await Promise.all([
+      startServer({ ...start, flags: [...mailFlags, ...(start.flags ?? [])] }),
+      launchBrowser(),
+    ]);
+  }, options.setupTimeout);
   afterEach(async () => {
     await Promise.all(contexts.splice(0).map((c) => c.close()));
     expect(pageErrors.splice(0)).toEqual([]);
@@ -309,20 +366,27 @@ export function browserSuite(
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    await sink?.close();
   });
   const suite: BrowserSuite = {
     get server() {
       return started(server);
     },
-    async device() {
+    get mail() {
+      if (!options.mail) throw new Error('no mail server: browserSuite({ mail: true }) starts one');
+      return started(sink);
+    },
+    async device(contextOptions) {
       const context = await started(browser).newContext({
         viewport: options.viewport ?? { width: 1280, height: 900 },
+        ...contextOptions,
       });
       contexts.push(context);
       return context;
     },
-    async open(url) {
-      return openPage(await suite.device(), url ?? suite.server.url);
+    async open(where) {
+      if (typeof where === 'object') return openPage(where, suite.server.url);
+      return openPage(await suite.device(), where ?? suite.server.url);
     },
     async signedIn(mode, email, context) {
       const page = await openPage(context ?? (await suite.device()), suite.server.url);

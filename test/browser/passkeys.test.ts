@@ -6,9 +6,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as OTPAuth from 'otpauth';
-import type { CDPSession, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  addAuthenticator,
   amrOf,
   browserSuite,
   PASSWORD,
@@ -28,23 +29,6 @@ const timings: Record<string, number> = {};
 afterAll(() => {
   writeFileSync(resultPath('timings-passkeys.json'), `${JSON.stringify(timings, null, 2)}\n`);
 });
-
-/** A platform authenticator that verifies the user at once (as if the fingerprint matched). */
-async function addAuthenticator(page: Page): Promise<{ cdp: CDPSession; id: string }> {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('WebAuthn.enable', { enableUI: false });
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { cdp, id: authenticatorId };
-}
 
 /** Opens the demo page on a new device with a platform authenticator, and signs up there. */
 async function signUpWithAuthenticator(email: string) {
@@ -98,7 +82,7 @@ describe('passkeys in Chromium', () => {
     'register, sign out, sign in with no password, a replayed assertion is refused, remove',
     async () => {
       const email = uniqueEmail('passkey');
-      const { page, cdp, id: authenticatorId } = await signUpWithAuthenticator(email);
+      const { page, cdp, authenticatorId } = await signUpWithAuthenticator(email);
 
       await addPasskey(page);
       const held = await cdp.send('WebAuthn.getCredentials', { authenticatorId });

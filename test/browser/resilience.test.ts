@@ -3,18 +3,13 @@
  * stream must reconnect by itself), and browsers without Web Locks or BroadcastChannel
  * (the localStorage fallbacks must keep one refresh and every tab in step).
  */
-import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page, Response } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
-  buildClient,
-  launchBrowser,
+  browserSuite,
   loggedAt,
-  openPage,
-  pageErrors,
-  type Server,
   signedInView,
   signedOutView,
-  startServer,
   statusOfMe,
   submitCredentials,
   uniqueEmail,
@@ -23,18 +18,10 @@ import {
 
 const SLOW = 90_000;
 
-let server: Server;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const suite = browserSuite({ viewport: { width: 1280, height: 720 } });
 
 interface Demo {
   auth: { refresh(): Promise<boolean> };
-}
-
-async function newContext(): Promise<BrowserContext> {
-  const context = await browser.newContext();
-  contexts.push(context);
-  return context;
 }
 
 /** Every answer to `path` the context receives, with when it arrived. */
@@ -46,35 +33,18 @@ function answersTo(context: BrowserContext, path: string): { at: number; res: Re
   return seen;
 }
 
-beforeAll(async () => {
-  await buildClient();
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-});
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close()));
-  expect(pageErrors.splice(0)).toEqual([]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
 describe('the event stream', () => {
   it(
     'reconnects after the server was gone, and still delivers a revocation',
     async () => {
       const email = uniqueEmail('outage');
-      const laptop = await newContext();
+      const laptop = await suite.device();
       const streams = answersTo(laptop, '/auth/events');
-      const mine = await openPage(laptop, server.url);
-      await submitCredentials(mine, 'signup', email);
-      const other = await openPage(await newContext(), server.url);
-      await submitCredentials(other, 'login', email);
+      const mine = await suite.signedIn('signup', email, laptop);
+      const other = await suite.signedIn('login', email);
 
       const downAt = Date.now();
-      await server.restart(1_500);
+      await suite.server.restart(1_500);
       // The browser (or the client's own retry) opens a new stream once the server is back.
       await expect
         .poll(() => streams.some((s) => s.at > downAt && s.res.status() === 200), {
@@ -95,14 +65,14 @@ describe('browsers without Web Locks and BroadcastChannel', () => {
   async function oldBrowserTabs(
     count: number,
   ): Promise<{ tabs: Page[]; refreshes: () => number[] }> {
-    const context = await newContext();
+    const context = await suite.device();
     await context.addInitScript(() => {
       Reflect.deleteProperty(Navigator.prototype, 'locks');
       Reflect.deleteProperty(globalThis, 'BroadcastChannel');
     });
     const answers = answersTo(context, '/auth/refresh');
     const tabs: Page[] = [];
-    for (let i = 0; i < count; i += 1) tabs.push(await openPage(context, server.url));
+    for (let i = 0; i < count; i += 1) tabs.push(await suite.open(context));
     const missing = await tabs[0]!.evaluate(() => [
       'locks' in navigator,
       typeof (globalThis as { BroadcastChannel?: unknown }).BroadcastChannel,

@@ -4,22 +4,16 @@
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   acceptInvitation,
-  buildClient,
+  browserSuite,
   countLoads,
-  launchBrowser,
   loggedAt,
-  openPage,
-  pageErrors,
   ROOT,
   resultPath,
-  type Server,
   signedInView,
   signedOutView,
-  startServer,
   statusOfMe,
   submitCredentials,
   uniqueEmail,
@@ -35,37 +29,20 @@ const IPHONE =
 const MAC =
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) ' +
   'Chrome/126.0.0.0 Safari/537.36';
+/** An iPhone: its user agent, screen and touch. */
+const PHONE = {
+  userAgent: IPHONE,
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+};
 
-let server: Server;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+// The README's picture (docs/demo.png) is taken at this size.
+const suite = browserSuite({ viewport: { width: 1280, height: 720 } });
 const timings: Record<string, number> = {};
 
-async function device(
-  options: { userAgent?: string; phone?: boolean } = {},
-): Promise<BrowserContext> {
-  const context = await browser.newContext({
-    viewport: options.phone ? { width: 390, height: 844 } : { width: 1280, height: 720 },
-    ...(options.phone ? { deviceScaleFactor: 2, isMobile: true, hasTouch: true } : {}),
-    ...(options.userAgent ? { userAgent: options.userAgent } : {}),
-  });
-  contexts.push(context);
-  return context;
-}
-
-beforeAll(async () => {
-  await buildClient();
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-});
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close()));
-  expect(pageErrors.splice(0)).toEqual([]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+afterAll(() => {
   writeFileSync(resultPath('timings-sessions.json'), `${JSON.stringify(timings, null, 2)}\n`);
 });
 
@@ -73,9 +50,9 @@ describe('tabs of one browser', () => {
   it(
     'signing in through the page signs in the other tab, and no script can read a token',
     async () => {
-      const laptop = await device();
-      const tab1 = await openPage(laptop, server.url);
-      const tab2 = await openPage(laptop, server.url);
+      const laptop = await suite.device();
+      const tab1 = await suite.open(laptop);
+      const tab2 = await suite.open(laptop);
       await expect(tab1.isVisible(signedOutView)).resolves.toBe(true);
 
       const email = uniqueEmail('tabs');
@@ -87,7 +64,7 @@ describe('tabs of one browser', () => {
       await expect(tab2.textContent('#user-email')).resolves.toBe(email);
 
       // A tab opened later restores the session from the cookies.
-      const tab3 = await openPage(laptop, server.url);
+      const tab3 = await suite.open(laptop);
       await expect(tab3.isVisible(signedInView)).resolves.toBe(true);
 
       const cookies = await laptop.cookies();
@@ -112,14 +89,12 @@ describe('tabs of one browser', () => {
     'signing out in one tab shows the other tab the sign-in form within 1 s; another device stays in',
     async () => {
       const email = uniqueEmail('logout');
-      const laptop = await device();
-      const phone = await device({ userAgent: IPHONE, phone: true });
-      const tab1 = await openPage(laptop, server.url);
-      await submitCredentials(tab1, 'signup', email);
-      const tab2 = await openPage(laptop, server.url);
+      const laptop = await suite.device();
+      const phone = await suite.device(PHONE);
+      const tab1 = await suite.signedIn('signup', email, laptop);
+      const tab2 = await suite.open(laptop);
       await expect(tab2.isVisible(signedInView)).resolves.toBe(true);
-      const other = await openPage(phone, server.url);
-      await submitCredentials(other, 'login', email);
+      const other = await suite.signedIn('login', email, phone);
       const otherLoads = countLoads(other);
 
       const clickedAt = await userActionAt(tab1, 'click', () => tab1.click('#btn-logout'));
@@ -145,12 +120,10 @@ describe('devices', () => {
     'signing out everywhere on one device shows the other device the sign-in form within 2 s, without reload',
     async () => {
       const email = uniqueEmail('everywhere');
-      const laptop = await device();
-      const phone = await device({ userAgent: IPHONE, phone: true });
-      const mine = await openPage(laptop, server.url);
-      await submitCredentials(mine, 'signup', email);
-      const other = await openPage(phone, server.url);
-      await submitCredentials(other, 'login', email);
+      const laptop = await suite.device();
+      const phone = await suite.device(PHONE);
+      const mine = await suite.signedIn('signup', email, laptop);
+      const other = await suite.signedIn('login', email, phone);
       const otherLoads = countLoads(other);
 
       const clickedAt = await userActionAt(mine, 'click', () => mine.click('#btn-logout-all'));
@@ -171,12 +144,10 @@ describe('devices', () => {
     'ending the other device from the sessions list signs it out within 2 s; this one stays',
     async () => {
       const email = uniqueEmail('end');
-      const laptop = await device({ userAgent: MAC });
-      const phone = await device({ userAgent: IPHONE, phone: true });
-      const mine = await openPage(laptop, server.url);
-      await submitCredentials(mine, 'signup', email);
-      const other = await openPage(phone, server.url);
-      await submitCredentials(other, 'login', email);
+      const laptop = await suite.device({ userAgent: MAC });
+      const phone = await suite.device(PHONE);
+      const mine = await suite.signedIn('signup', email, laptop);
+      const other = await suite.signedIn('login', email, phone);
       const otherLoads = countLoads(other);
 
       await mine.click('#btn-reload-sessions');
@@ -209,13 +180,11 @@ describe('devices', () => {
     'a password change ends the other device and keeps both tabs of this one',
     async () => {
       const email = uniqueEmail('password');
-      const laptop = await device();
-      const phone = await device({ userAgent: IPHONE, phone: true });
-      const tab1 = await openPage(laptop, server.url);
-      await submitCredentials(tab1, 'signup', email);
-      const tab2 = await openPage(laptop, server.url);
-      const other = await openPage(phone, server.url);
-      await submitCredentials(other, 'login', email);
+      const laptop = await suite.device();
+      const phone = await suite.device(PHONE);
+      const tab1 = await suite.signedIn('signup', email, laptop);
+      const tab2 = await suite.open(laptop);
+      const other = await suite.signedIn('login', email, phone);
 
       await tab1.click('#btn-password');
       await tab1.fill('#pw-current', 'not my password');
@@ -242,17 +211,15 @@ describe('devices', () => {
   it(
     "an admin's role change reaches the user's page at once, without signing out",
     async () => {
-      const admin = await openPage(await device({ userAgent: MAC }), server.url);
-      await acceptInvitation(admin, server.adminInvitation() ?? '');
+      const admin = await suite.open(await suite.device({ userAgent: MAC }));
+      await acceptInvitation(admin, suite.server.adminInvitation() ?? '');
       await admin.waitForSelector('#admin:not([hidden])');
 
       const email = 'ada.lovelace@example.com'; // this server's only Ada: the README's picture
-      const laptop = await device({ userAgent: MAC });
-      const user = await openPage(laptop, server.url);
-      await submitCredentials(user, 'signup', email);
-      const second = await openPage(laptop, server.url);
-      const phone = await openPage(await device({ userAgent: IPHONE, phone: true }), server.url);
-      await submitCredentials(phone, 'login', email);
+      const laptop = await suite.device({ userAgent: MAC });
+      const user = await suite.signedIn('signup', email, laptop);
+      const second = await suite.open(laptop);
+      const phone = await suite.signedIn('login', email, await suite.device(PHONE));
       const loads = countLoads(user);
       await expect(user.isHidden('#admin')).resolves.toBe(true);
       const userId = (await user.textContent('#user-id')) ?? '';

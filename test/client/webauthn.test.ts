@@ -448,4 +448,29 @@ describe('the client passkey methods (fetch and the ceremony faked)', () => {
     });
     expect(sent).toHaveLength(1);
   });
+
+  it("addPasskey: a refusal after the prompt is PASSKEY_REJECTED, the step-up's keeps its code", async () => {
+    const c = client(fake);
+    const refusal = (status: number) =>
+      Response.json({ error: { code: 'INVALID_CREDENTIALS', message: 'refused' } }, { status });
+    // A wrong password: the options are refused, before any prompt.
+    answers = [refusal(401)];
+    await expect(c.addPasskey({ password: 'wrong' })).rejects.toMatchObject({
+      code: 'INVALID_CREDENTIALS',
+      status: 401,
+    });
+    // The right one, then the server refuses the new passkey (its challenge expired, say).
+    answers = [Response.json({ challenge: 'AAAA' }), refusal(401)];
+    const error = await c.addPasskey({ password: 'pw' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthClientError);
+    expect(error).toMatchObject({ code: 'PASSKEY_REJECTED', status: 401, message: 'refused' });
+    // The server's own answer stays readable.
+    expect((error as Error).cause).toBeInstanceOf(AuthClientError);
+    expect((error as Error).cause).toMatchObject({ code: 'INVALID_CREDENTIALS', status: 401 });
+    expect(sent.map((s) => s.url)).toEqual([
+      '/auth/passkeys/register/options',
+      '/auth/passkeys/register/options',
+      '/auth/passkeys/register',
+    ]);
+  });
 });

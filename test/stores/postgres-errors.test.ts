@@ -7,8 +7,10 @@ import { StoreUnavailableError } from '../../src/errors.js';
 import { connection, connectionFailure } from '../../src/stores/pg/connection.js';
 import { postgresStore } from '../../src/stores/postgres.js';
 
-const url = process.env.NOTBEFORE_TEST_PG_URL;
-if (url === undefined) throw new Error('NOTBEFORE_TEST_PG_URL is not set (test/global-setup.ts)');
+const testUrl = process.env.NOTBEFORE_TEST_PG_URL;
+if (testUrl === undefined)
+  throw new Error('NOTBEFORE_TEST_PG_URL is not set (test/global-setup.ts)');
+const url: string = testUrl;
 const server = new URL(url);
 const where = `${server.hostname}:${server.port || '5432'}`;
 const ROOT = new URL('../../', import.meta.url).pathname;
