@@ -133,7 +133,7 @@ export function describeFactorFlows(name: string, makeStore: StoreFactory): void
       );
       expect(new Set(recoveryCodes).size).toBe(10);
       for (const code of recoveryCodes)
-        expect(code).toMatch(/^([0-9a-hjkmnp-tv-z]{4}-){3}[0-9a-hjkmnp-tv-z]{4}$/);
+        expect(code).toMatch(/^([0-9a-hjkmnp-tv-z]{4}-){5}[0-9a-hjkmnp-tv-z]{4}$/);
       expect(await h.auth.mfaStatus(s.user.id)).toEqual({ totp: 'on', recoveryCodesLeft: 10 });
       throwsWith(() => h.auth.verify(other.accessToken), 'TOKEN_REVOKED', 'user');
       await rejectsWith(h.auth.refresh(other.refreshToken), 'REFRESH_TOKEN_INVALID');
