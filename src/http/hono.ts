@@ -62,20 +62,55 @@ export type NotbeforeRoutes = Hono<NotbeforeEnv> & {
   close(): void;
 };
 
-/** What @hono/node-server's `getConnInfo` reads; undefined on other runtimes. */
-function nodePeer(c: Context): string | undefined {
-  type Bindings = { incoming?: { socket?: { remoteAddress?: string } } };
-  const env = c.env as (Bindings & { server?: Bindings }) | undefined;
-  return (env?.server ?? env)?.incoming?.socket?.remoteAddress;
+/** The Node request of @hono/node-server (`c.env.incoming`); undefined on other runtimes. */
+interface Incoming {
+  socket?: { remoteAddress?: string };
+  rawHeaders?: string[];
 }
+
+function nodeIncoming(c: Context): Incoming | undefined {
+  type Bindings = { incoming?: Incoming };
+  const env = c.env as (Bindings & { server?: Bindings }) | undefined;
+  return (env?.server ?? env)?.incoming;
+}
+
+/** What @hono/node-server's `getConnInfo` reads; undefined on other runtimes. */
+const nodePeer = (c: Context): string | undefined => nodeIncoming(c)?.socket?.remoteAddress;
 
 type Peer = (c: Context) => string | undefined;
 
-async function toRequest(c: Context, peer: Peer, withBody = true): Promise<HttpRequest> {
+/** What a Fetch `Headers` trims off a value (HTTP whitespace only, unlike `trim()`). */
+const HTTP_SPACE_AROUND = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+/**
+ * The headers as a Fetch `Headers` gives them: lower-case names, repeated ones joined with
+ * ", " ("; " for cookies). On @hono/node-server they are read off the Node request, since
+ * `c.req.raw.headers` builds a `Headers` that node-server keeps with the request for as long
+ * as the response is open: an event stream's lifetime.
+ */
+function requestHeaders(c: Context): Record<string, string | undefined> {
   const headers: Record<string, string | undefined> = {};
-  c.req.raw.headers.forEach((value, name) => {
-    headers[name] = value;
-  });
+  const raw = nodeIncoming(c)?.rawHeaders;
+  if (raw === undefined) {
+    c.req.raw.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    return headers;
+  }
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    // HTTP/2 pseudo-headers (:path, :authority) are not headers.
+    if (name.startsWith(':')) continue;
+    const value = raw[i + 1]!.replace(HTTP_SPACE_AROUND, '');
+    const prior = Object.hasOwn(headers, name) ? headers[name] : undefined;
+    headers[name] =
+      prior === undefined ? value : `${prior}${name === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  return headers;
+}
+
+async function toRequest(c: Context, peer: Peer, withBody = true): Promise<HttpRequest> {
+  const headers = requestHeaders(c);
   // app.request() and some runtimes leave Host out; the URL always has it.
   headers.host ??= new URL(c.req.url).host;
   const hasBody =
