@@ -115,8 +115,8 @@ export function honoEventStream(ctx: HttpContext, c: Context, opened: Authentica
   c.header('content-type', 'text/event-stream');
   c.header('cache-control', 'no-store');
   c.header('x-accel-buffering', 'no');
-  // HEAD keeps the Web path: Hono answers it with a bodiless copy, which node-server sends
-  // and ends, where our stream would leave the response open.
+  // A HEAD never gets here (openStream answers it with the head alone); were one to, the
+  // Web path suits it: Hono answers HEAD with a bodiless copy, which node-server ends.
   const outgoing = c.req.method === 'GET' ? nodeOutgoing(c) : undefined;
   if (outgoing !== undefined) {
     // The status and headers Hono would send, those set by middleware before us included.

@@ -27,8 +27,12 @@ export interface TestServer {
   /** The origin the server believes it has (for same-origin Origin headers). */
   origin: string;
   request(method: string, path: string, init?: RequestInit): Promise<TestResponse>;
-  /** A real streaming response (event streams). */
-  stream(path: string, headers?: Record<string, string>): Promise<Response>;
+  /** A real streaming response (event streams); GET unless `method` says HEAD. */
+  stream(
+    path: string,
+    headers?: Record<string, string>,
+    method?: 'GET' | 'HEAD',
+  ): Promise<Response>;
   close(): Promise<void>;
 }
 

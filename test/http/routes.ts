@@ -1118,6 +1118,36 @@ export function describeRoutes(name: string, make: MakeServer, makeStore?: MakeS
         await until(async () => (await open()) === 0, 'every stream counted closed');
       });
 
+      it("HEAD answers the stream's head and opens no stream: none counted, none pushed out", async () => {
+        const metrics = createMetrics();
+        const capped = await start({ maxStreamsPerSession: 2, metrics });
+        const open = async () => {
+          const text = (await capped.request('GET', '/metrics')).body;
+          return Number(/^notbefore_event_streams (\d+)$/m.exec(text)?.[1] ?? Number.NaN);
+        };
+        const a = api(capped);
+        await a.call('POST', '/auth/signup', { email: 'ann@example.com', password: PASSWORD });
+        const auth = { authorization: `Bearer ${a.access}` };
+        const watched = watchStream(await capped.stream('/auth/events', auth));
+        try {
+          await until(async () => (await open()) === 1, 'the GET stream counted');
+          for (let i = 0; i < 3; i++) {
+            const head = await capped.stream('/auth/events', auth, 'HEAD');
+            expect(head.status).toBe(200);
+            expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
+            expect(await head.text()).toBe('');
+          }
+          expect((await capped.stream('/auth/events', {}, 'HEAD')).status).toBe(401);
+          // Three HEADs on a session allowed two streams: had they opened any, the GET
+          // stream would have been pushed out.
+          expect(await open()).toBe(1);
+          expect(await watched.endsWithin(300)).toBe(false);
+        } finally {
+          await watched.cancel();
+        }
+        await until(async () => (await open()) === 0, 'the stream counted closed');
+      });
+
       it('sends heartbeat comments so proxies keep the stream open', async () => {
         const beating = await start({ heartbeatMs: 40 });
         const a = api(beating);

@@ -53,9 +53,9 @@ export const makeFastify: MakeServer = async (auth, options) => {
         }),
       );
     },
-    async stream(path, headers = {}) {
+    async stream(path, headers = {}, method = 'GET') {
       base ??= await app.listen({ port: 0, host: '127.0.0.1' });
-      return fetch(base + path, { headers });
+      return fetch(base + path, { headers, method });
     },
     close: () => app.close(),
   };
@@ -87,7 +87,7 @@ export const makeExpress: MakeServer = async (auth, options) => {
       });
       return fromResponse(res);
     },
-    stream: (path, headers = {}) => fetch(base + path, { headers }),
+    stream: (path, headers = {}, method = 'GET') => fetch(base + path, { headers, method }),
     async close() {
       router.close();
       await closeServer(http);
@@ -112,7 +112,8 @@ export const makeHono: MakeServer = async (auth, options) => {
       });
       return fromResponse(res);
     },
-    stream: async (path, headers = {}) => routes.request(origin + path, { headers }),
+    stream: async (path, headers = {}, method = 'GET') =>
+      routes.request(origin + path, { headers, method }),
     async close() {
       routes.close();
     },

@@ -2,7 +2,7 @@ import { ERROR_STATUS } from '../../errors.js';
 import { type Authenticated, guard, type HttpContext } from '../core.js';
 import { authenticateRequest, isResponse } from '../kit.js';
 import { type HttpRequest, view } from '../request.js';
-import type { HttpResponse } from '../response.js';
+import { BASE_HEADERS, type HttpResponse } from '../response.js';
 import { ADMIN_ROUTES } from './admin.js';
 import { FACTOR_ROUTES } from './factors.js';
 import { LIFECYCLE_ROUTES } from './lifecycle.js';
@@ -62,12 +62,30 @@ export async function runRoute(
   return declared(ctx, route, await guard(ctx, () => route.handle(ctx, view(req))));
 }
 
-/** Opens a streaming route: the caller to stream to, or the error answer to send instead. */
+/** What a HEAD of an event stream answers: the stream's status and headers, no stream. */
+const STREAM_HEAD: HttpResponse = {
+  status: 200,
+  headers: {
+    ...BASE_HEADERS,
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+  },
+  cookies: [],
+};
+
+/**
+ * Opens a streaming route: the caller to stream to, or the answer to send instead (an
+ * error, or the bare head for HEAD: a stream opened for a HEAD would never be read, yet it
+ * would count against the session's streams, and push out one in use, until the client
+ * left or, where the framework drops the body unread, until the token expired).
+ */
 export function openStream(
   ctx: HttpContext,
   route: RouteDef,
   req: HttpRequest,
 ): Authenticated | HttpResponse {
   const opened = authenticateRequest(ctx, req);
-  return isResponse(opened) ? declared(ctx, route, opened) : opened;
+  if (isResponse(opened)) return declared(ctx, route, opened);
+  return req.method === 'HEAD' ? { ...STREAM_HEAD, headers: { ...STREAM_HEAD.headers } } : opened;
 }
