@@ -68,7 +68,7 @@ export function buildOpenApi(routes: readonly RouteDef[]): Record<string, unknow
     openapi: '3.1.0',
     info: {
       title: 'notbefore',
-      version: '0.3.0',
+      version: '0.4.0',
       description: 'Revocable stateless JWT sessions.',
     },
     paths,
