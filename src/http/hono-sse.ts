@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { Authenticated, HttpContext } from './core.js';
 import type { EventSink, PushEventName } from './events.js';
-import { BASE_HEADERS } from './response.js';
+import { SSE_HEADERS } from './response.js';
 import { RETRY_MS, type SseFrames, type SseResponse, streamToResponse } from './sse-response.js';
 
 const encoder = new TextEncoder();
@@ -111,10 +111,7 @@ function alreadySent(): Response {
  * long as the stream is open.
  */
 export function honoEventStream(ctx: HttpContext, c: Context, opened: Authenticated): Response {
-  for (const [name, value] of Object.entries(BASE_HEADERS)) c.header(name, value);
-  c.header('content-type', 'text/event-stream');
-  c.header('cache-control', 'no-store');
-  c.header('x-accel-buffering', 'no');
+  for (const [name, value] of Object.entries(SSE_HEADERS)) c.header(name, value);
   // A HEAD never gets here (openStream answers it with the head alone); were one to, the
   // Web path suits it: Hono answers HEAD with a bodiless copy, which node-server ends.
   const outgoing = c.req.method === 'GET' ? nodeOutgoing(c) : undefined;

@@ -1,18 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createEventBuffer } from 'better-sse';
 import type { Authenticated, HttpContext } from './core.js';
-import { BASE_HEADERS } from './response.js';
+import { SSE_HEADERS } from './response.js';
 import { type SseFrames, streamToResponse } from './sse-response.js';
 
-const HEAD = {
-  status: 200,
-  headers: {
-    ...BASE_HEADERS,
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-store',
-    'x-accel-buffering': 'no',
-  },
-};
+const HEAD = { status: 200, headers: SSE_HEADERS };
 
 /** better-sse frames every event (`EventBuffer`); the stream itself is ours. */
 const FRAMES: SseFrames = {

@@ -22,6 +22,14 @@ export const BASE_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
 };
 
+/** The head of every event stream (and of a HEAD of one): no cache, no proxy buffering. */
+export const SSE_HEADERS: Readonly<Record<string, string>> = {
+  ...BASE_HEADERS,
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-store',
+  'x-accel-buffering': 'no',
+};
+
 /** The demo page's policy: scripts, styles and fetches from this origin only. */
 export const PAGE_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +

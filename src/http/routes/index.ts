@@ -2,7 +2,7 @@ import { ERROR_STATUS } from '../../errors.js';
 import { type Authenticated, guard, type HttpContext } from '../core.js';
 import { authenticateRequest, isResponse } from '../kit.js';
 import { type HttpRequest, view } from '../request.js';
-import { BASE_HEADERS, type HttpResponse } from '../response.js';
+import { type HttpResponse, SSE_HEADERS } from '../response.js';
 import { ADMIN_ROUTES } from './admin.js';
 import { FACTOR_ROUTES } from './factors.js';
 import { LIFECYCLE_ROUTES } from './lifecycle.js';
@@ -62,18 +62,6 @@ export async function runRoute(
   return declared(ctx, route, await guard(ctx, () => route.handle(ctx, view(req))));
 }
 
-/** What a HEAD of an event stream answers: the stream's status and headers, no stream. */
-const STREAM_HEAD: HttpResponse = {
-  status: 200,
-  headers: {
-    ...BASE_HEADERS,
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-store',
-    'x-accel-buffering': 'no',
-  },
-  cookies: [],
-};
-
 /**
  * Opens a streaming route: the caller to stream to, or the answer to send instead (an
  * error, or the bare head for HEAD: a stream opened for a HEAD would never be read, yet it
@@ -87,5 +75,5 @@ export function openStream(
 ): Authenticated | HttpResponse {
   const opened = authenticateRequest(ctx, req);
   if (isResponse(opened)) return declared(ctx, route, opened);
-  return req.method === 'HEAD' ? { ...STREAM_HEAD, headers: { ...STREAM_HEAD.headers } } : opened;
+  return req.method === 'HEAD' ? { status: 200, headers: { ...SSE_HEADERS }, cookies: [] } : opened;
 }
