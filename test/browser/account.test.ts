@@ -4,8 +4,7 @@
  * the browser as a person would open them.
  */
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SmtpSink, startSmtpSink } from '../mail/smtp-sink.js';
+import { describe, expect, it } from 'vitest';
 import {
   ADMIN_EMAIL,
   acceptInvitation,
@@ -22,19 +21,8 @@ import {
 const SLOW = 90_000;
 const NEW_PASSWORD = 'a completely new passphrase 7';
 
-// Started before the suite's server, which mails through it; stopped after it.
-let sink: SmtpSink;
-beforeAll(async () => {
-  sink = await startSmtpSink();
-});
-afterAll(async () => {
-  await sink?.close();
-});
-
-const suite = browserSuite({
-  server: () => ({ flags: ['--smtp', sink.url, '--mail-from', 'Demo <demo@example.com>'] }),
-  viewport: { width: 1280, height: 720 },
-});
+// The server mails through the suite's SMTP sink, started before it and stopped after it.
+const suite = browserSuite({ mail: true, viewport: { width: 1280, height: 720 } });
 
 /** What the address bar shows. */
 const address = (page: Page) => page.evaluate(() => location.href);
@@ -57,9 +45,9 @@ describe('forgot password', () => {
       await kiosk.waitForSelector('#forgot-result[data-tone="good"]');
       await kiosk.click('#forgot-cancel');
 
-      const mail = await sink.next((m) => m.to === email && /reset/i.test(m.subject));
-      const link = sink.urlIn(mail, 'reset-password');
-      const token = sink.linkIn(mail, 'reset-password');
+      const mail = await suite.mail.next((m) => m.to === email && /reset/i.test(m.subject));
+      const link = suite.mail.urlIn(mail, 'reset-password');
+      const token = suite.mail.linkIn(mail, 'reset-password');
       expect(link.startsWith(`${suite.server.url}/#reset-password=`)).toBe(true);
 
       // The mail app opens the link: the page takes the token out of the address bar at once.
@@ -99,7 +87,7 @@ describe('forgot password', () => {
       await expect(again.textContent('#link-result')).resolves.toMatch(/no longer works/);
       await expect(again.isHidden('#link-password-field')).resolves.toBe(true);
 
-      const notice = await sink.next((m) => m.to === email && /was reset/.test(m.subject));
+      const notice = await suite.mail.next((m) => m.to === email && /was reset/.test(m.subject));
       expect(notice.text).toContain('If it was not you');
     },
     SLOW,
@@ -136,8 +124,8 @@ describe('verify your email', () => {
         document.querySelector('#verify-result')?.textContent?.startsWith('Sent'),
       );
       // Without --require-verified-email signup mails nothing: this is the resent link.
-      const mail = await sink.next((m) => m.to === email);
-      const link = sink.urlIn(mail, 'verify-email');
+      const mail = await suite.mail.next((m) => m.to === email);
+      const link = suite.mail.urlIn(mail, 'verify-email');
 
       // Opened in the laptop's tab: only the fragment changes, so the page handles hashchange.
       const loads = countLoads(laptop);
@@ -161,8 +149,8 @@ describe('invitations and change of email', () => {
   it(
     'the --admin-email invitation opens a form that creates the admin account',
     async () => {
-      const mail = await sink.next((m) => m.to === ADMIN_EMAIL);
-      const link = sink.urlIn(mail, 'invitation');
+      const mail = await suite.mail.next((m) => m.to === ADMIN_EMAIL);
+      const link = suite.mail.urlIn(mail, 'invitation');
       expect(suite.server.adminInvitation()).toBe(link);
       const page = await suite.open();
       await acceptInvitation(page, link);
@@ -188,10 +176,10 @@ describe('invitations and change of email', () => {
       await laptop.waitForSelector('#email-result[data-tone="good"]');
       await laptop.click('#email-cancel');
 
-      const notice = await sink.next((m) => m.to === email);
+      const notice = await suite.mail.next((m) => m.to === email);
       expect(notice.text).toContain(newEmail);
-      const mail = await sink.next((m) => m.to === newEmail);
-      await laptop.goto(sink.urlIn(mail, 'confirm-email'));
+      const mail = await suite.mail.next((m) => m.to === newEmail);
+      await laptop.goto(suite.mail.urlIn(mail, 'confirm-email'));
       await laptop.waitForFunction(
         () => document.querySelector('#link-title')?.textContent === 'Email address changed',
       );
