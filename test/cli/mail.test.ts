@@ -309,3 +309,54 @@ describe('serve --require-verified-email', () => {
     expect(me.body).toMatchObject({ claims: { email_verified: true } });
   });
 });
+
+describe('serve --admin-email: signing up with the address first grants nothing (ASVS 6.3.2)', () => {
+  let server: Run;
+  let call: ReturnType<typeof client>;
+
+  beforeAll(async () => {
+    server = run([
+      'serve',
+      '--port',
+      '0',
+      '--db',
+      `sqlite:${join(dir, 'squatter.db')}`,
+      '--admin-email',
+      'chief@example.com',
+    ]);
+    call = client(await listening(server));
+  }, 60_000);
+  afterAll(async () => {
+    await stop(server);
+  });
+
+  it('the address signs up as a plain user; the invitation is then spent, and no admin exists', async () => {
+    // The invitation's token, as the start logs its link.
+    const token = await waitForOutput(server, /"link":"http:[^"]+#invitation=([\w-]+)"/);
+    const email = 'chief@example.com';
+    const signup = await call('POST', '/auth/signup', { email, password: PASSWORD });
+    expect(signup.status).toBe(201);
+    const access = signup.body.accessToken as string;
+    const me = await call('GET', '/auth/me', undefined, access);
+    expect(me.body).toMatchObject({ claims: { roles: [] } });
+    const id = (signup.body.user as { id: string }).id;
+    const selfPromotion = await call(
+      'PUT',
+      `/admin/users/${id}/roles`,
+      { roles: ['admin'] },
+      access,
+    );
+    expect(selfPromotion).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    // Whoever holds the invitation cannot turn the squatted account into an admin.
+    const accepted = await call('POST', '/auth/invitations/accept', {
+      token,
+      password: NEW_PASSWORD,
+    });
+    expect(accepted).toMatchObject({ status: 409, body: { error: { code: 'EMAIL_TAKEN' } } });
+    const again = await call('POST', '/auth/invitations/accept', { token, password: NEW_PASSWORD });
+    expect(again).toMatchObject({ status: 400, body: { error: { code: 'LINK_INVALID' } } });
+    const login = await call('POST', '/auth/login', { email, password: PASSWORD });
+    const after = await call('GET', '/auth/me', undefined, login.body.accessToken as string);
+    expect(after.body).toMatchObject({ claims: { roles: [] } });
+  });
+});
