@@ -47,6 +47,23 @@ async function stop(server: Run): Promise<void> {
   clearTimeout(killer);
 }
 
+/**
+ * A `notbefore serve` for the enclosing describe block, started (on a free port, with `args`
+ * after `serve --port 0`) before its tests and stopped after them.
+ */
+function serveDuring(args: () => Promise<string[]> | string[]) {
+  const served = {} as { server: Run; url: string; call: ReturnType<typeof client> };
+  beforeAll(async () => {
+    served.server = run(['serve', '--port', '0', ...(await args())]);
+    served.url = await listening(served.server);
+    served.call = client(served.url);
+  }, 60_000);
+  afterAll(async () => {
+    await stop(served.server);
+  });
+  return served;
+}
+
 let dir: string;
 let sink: SmtpSink;
 let smtpUrl: string;
@@ -65,31 +82,17 @@ afterAll(async () => {
 });
 
 describe('serve --smtp: the mails go out, and their links work', () => {
-  let server: Run;
-  let url: string;
-  let call: ReturnType<typeof client>;
   const db = () => `sqlite:${join(dir, 'smtp.db')}`;
-
-  beforeAll(async () => {
-    server = run([
-      'serve',
-      '--port',
-      '0',
-      '--db',
-      db(),
-      '--smtp',
-      smtpUrl,
-      '--mail-from',
-      FROM,
-      '--admin-email',
-      'boss@example.com',
-    ]);
-    url = await listening(server);
-    call = client(url);
-  }, 60_000);
-  afterAll(async () => {
-    await stop(server);
-  });
+  const served = serveDuring(() => [
+    '--db',
+    db(),
+    '--smtp',
+    smtpUrl,
+    '--mail-from',
+    FROM,
+    '--admin-email',
+    'boss@example.com',
+  ]);
 
   it('--admin-email: the invitation is mailed and logged, and opening it makes an admin', async () => {
     const mail = await sink.next((m) => m.to === 'boss@example.com');
@@ -97,26 +100,30 @@ describe('serve --smtp: the mails go out, and their links work', () => {
     expect(mail.fromAddress).toBe('no-reply@acme.example');
     const link = sink.urlIn(mail, 'invitation');
     // The default public URL is the server's own.
-    expect(link.startsWith(`${url}/#invitation=`)).toBe(true);
-    expect(await waitForOutput(server, /"link":"(http:[^"]+#invitation=[\w-]+)"/)).toBe(link);
-    const accepted = await call('POST', '/auth/invitations/accept', {
+    expect(link.startsWith(`${served.url}/#invitation=`)).toBe(true);
+    expect(await waitForOutput(served.server, /"link":"(http:[^"]+#invitation=[\w-]+)"/)).toBe(
+      link,
+    );
+    const accepted = await served.call('POST', '/auth/invitations/accept', {
       token: sink.linkIn(mail, 'invitation'),
       password: PASSWORD,
     });
     expect(accepted.status).toBe(201);
-    const me = await call('GET', '/auth/me', undefined, accepted.body.accessToken as string);
+    const me = await served.call('GET', '/auth/me', undefined, accepted.body.accessToken as string);
     expect(me.body).toMatchObject({ claims: { roles: ['admin'], email_verified: true } });
   });
 
   it('forgot password → mail → reset over HTTP → every old session ends, the old password is refused', async () => {
     const email = 'ada@example.com';
-    expect((await call('POST', '/auth/signup', { email, password: PASSWORD })).status).toBe(201);
-    const phone = await call('POST', '/auth/login', { email, password: PASSWORD });
+    expect((await served.call('POST', '/auth/signup', { email, password: PASSWORD })).status).toBe(
+      201,
+    );
+    const phone = await served.call('POST', '/auth/login', { email, password: PASSWORD });
     expect(phone.status).toBe(200);
     const oldToken = phone.body.accessToken as string;
-    expect((await call('GET', '/auth/me', undefined, oldToken)).status).toBe(200);
+    expect((await served.call('GET', '/auth/me', undefined, oldToken)).status).toBe(200);
 
-    const forgot = await call('POST', '/auth/password/forgot', { email });
+    const forgot = await served.call('POST', '/auth/password/forgot', { email });
     expect(forgot.status).toBe(202);
     const mail = await sink.next((m) => m.to === email && /reset/i.test(m.subject));
     expect(mail.from).toBe('"Acme" <no-reply@acme.example>');
@@ -125,19 +132,26 @@ describe('serve --smtp: the mails go out, and their links work', () => {
     const token = sink.linkIn(mail, 'reset-password');
 
     expect(
-      (await call('POST', '/auth/password/reset', { token, newPassword: NEW_PASSWORD })).status,
+      (await served.call('POST', '/auth/password/reset', { token, newPassword: NEW_PASSWORD }))
+        .status,
     ).toBe(204);
-    const refused = await call('GET', '/auth/me', undefined, oldToken);
+    const refused = await served.call('GET', '/auth/me', undefined, oldToken);
     expect(refused.status).toBe(401);
     expect(
-      (await call('POST', '/auth/refresh', { refreshToken: phone.body.refreshToken })).status,
+      (await served.call('POST', '/auth/refresh', { refreshToken: phone.body.refreshToken }))
+        .status,
     ).toBe(401);
-    const old = await call('POST', '/auth/login', { email, password: PASSWORD });
+    const old = await served.call('POST', '/auth/login', { email, password: PASSWORD });
     expect(old.status).toBe(401);
     expect(old.body).toMatchObject({ error: { code: 'INVALID_CREDENTIALS' } });
-    expect((await call('POST', '/auth/login', { email, password: NEW_PASSWORD })).status).toBe(200);
+    expect(
+      (await served.call('POST', '/auth/login', { email, password: NEW_PASSWORD })).status,
+    ).toBe(200);
     // Single use.
-    const again = await call('POST', '/auth/password/reset', { token, newPassword: PASSWORD });
+    const again = await served.call('POST', '/auth/password/reset', {
+      token,
+      newPassword: PASSWORD,
+    });
     expect(again).toMatchObject({ status: 400, body: { error: { code: 'LINK_INVALID' } } });
     // And the owner is told.
     const notice = await sink.next((m) => m.to === email && /was reset/.test(m.subject));
@@ -145,8 +159,10 @@ describe('serve --smtp: the mails go out, and their links work', () => {
   });
 
   it('forgot password for an unknown address answers the same, and mails nothing', async () => {
-    const known = await call('POST', '/auth/password/forgot', { email: 'ada@example.com' });
-    const unknown = await call('POST', '/auth/password/forgot', { email: 'nobody@example.com' });
+    const known = await served.call('POST', '/auth/password/forgot', { email: 'ada@example.com' });
+    const unknown = await served.call('POST', '/auth/password/forgot', {
+      email: 'nobody@example.com',
+    });
     expect(unknown.status).toBe(known.status);
     expect(unknown.body).toEqual(known.body);
     await sink.next((m) => m.to === 'ada@example.com');
@@ -166,7 +182,7 @@ describe('serve --smtp: the mails go out, and their links work', () => {
       '--db',
       db(),
       '--public-url',
-      url,
+      served.url,
       '--smtp',
       smtpUrl,
       '--mail-from',
@@ -174,16 +190,18 @@ describe('serve --smtp: the mails go out, and their links work', () => {
     ]);
     expect(await invite.exited, invite.out()).toBe(0);
     const printed = invite.stdout().trim();
-    expect(printed).toMatch(new RegExp(`^${url.replaceAll('.', '\\.')}/#invitation=[\\w-]{43}$`));
+    expect(printed).toMatch(
+      new RegExp(`^${served.url.replaceAll('.', '\\.')}/#invitation=[\\w-]{43}$`),
+    );
     expect(invite.stderr()).toContain('mailed to carol@example.com');
     const mail = await sink.next((m) => m.to === 'carol@example.com');
     expect(sink.urlIn(mail, 'invitation')).toBe(printed);
-    const accepted = await call('POST', '/auth/invitations/accept', {
+    const accepted = await served.call('POST', '/auth/invitations/accept', {
       token: printed.split('#invitation=')[1],
       password: PASSWORD,
     });
     expect(accepted.status).toBe(201);
-    const me = await call('GET', '/auth/me', undefined, accepted.body.accessToken as string);
+    const me = await served.call('GET', '/auth/me', undefined, accepted.body.accessToken as string);
     expect([...((me.body.claims as { roles: string[] }).roles ?? [])].sort()).toEqual([
       'billing',
       'editor',
@@ -200,7 +218,7 @@ describe('serve --smtp: the mails go out, and their links work', () => {
     expect(sink.logins.some((l) => l.username === 'mailer' && l.password === SMTP_PASSWORD)).toBe(
       true,
     );
-    const logs = server.out();
+    const logs = served.server.out();
     expect(logs).toContain('mail goes out over SMTP');
     for (const secret of [SMTP_PASSWORD, PASSWORD, NEW_PASSWORD]) {
       expect(logs).not.toContain(secret);
@@ -209,38 +227,32 @@ describe('serve --smtp: the mails go out, and their links work', () => {
 });
 
 describe('serve --smtp to a server that is down', () => {
-  let server: Run;
-  let call: ReturnType<typeof client>;
-
-  beforeAll(async () => {
-    const dead = await freePort();
-    server = run([
-      'serve',
-      '--port',
-      '0',
-      '--db',
-      'sqlite::memory:',
-      '--smtp',
-      `smtp://127.0.0.1:${dead}`,
-      '--mail-from',
-      FROM,
-    ]);
-    call = client(await listening(server));
-  }, 60_000);
-  afterAll(async () => {
-    await stop(server);
-  });
+  const served = serveDuring(async () => [
+    '--db',
+    'sqlite::memory:',
+    '--smtp',
+    `smtp://127.0.0.1:${await freePort()}`,
+    '--mail-from',
+    FROM,
+  ]);
 
   it('forgot password still answers 202 at once; the failed send is logged, not lost in a 5xx', async () => {
     const email = 'grace@example.com';
-    expect((await call('POST', '/auth/signup', { email, password: PASSWORD })).status).toBe(201);
-    const forgot = await call('POST', '/auth/password/forgot', { email });
+    expect((await served.call('POST', '/auth/signup', { email, password: PASSWORD })).status).toBe(
+      201,
+    );
+    const forgot = await served.call('POST', '/auth/password/forgot', { email });
     expect(forgot.status).toBe(202);
     expect(forgot.ms).toBeLessThan(1000);
-    const line = await waitForOutput(server, /(\{[^\n]*attempt 1 failed; will retry[^\n]*\})/);
+    const line = await waitForOutput(
+      served.server,
+      /(\{[^\n]*attempt 1 failed; will retry[^\n]*\})/,
+    );
     expect(line).toContain('ECONNREFUSED');
     // Signing in is untouched by the mail outage.
-    expect((await call('POST', '/auth/login', { email, password: PASSWORD })).status).toBe(200);
+    expect((await served.call('POST', '/auth/login', { email, password: PASSWORD })).status).toBe(
+      200,
+    );
   });
 
   it('users invite still prints the link, says the mail failed, and exits 1', async () => {
@@ -266,81 +278,57 @@ describe('serve --smtp to a server that is down', () => {
 });
 
 describe('serve --require-verified-email', () => {
-  let server: Run;
-  let call: ReturnType<typeof client>;
-
-  beforeAll(async () => {
-    server = run([
-      'serve',
-      '--port',
-      '0',
-      '--db',
-      'sqlite::memory:',
-      '--smtp',
-      sink.url,
-      '--mail-from',
-      FROM,
-      '--require-verified-email',
-    ]);
-    call = client(await listening(server));
-  }, 60_000);
-  afterAll(async () => {
-    await stop(server);
-  });
+  const served = serveDuring(() => [
+    '--db',
+    'sqlite::memory:',
+    '--smtp',
+    sink.url,
+    '--mail-from',
+    FROM,
+    '--require-verified-email',
+  ]);
 
   it('signup mails a link; sign-in waits for it (mailing a fresh one); after it, the token says email_verified', async () => {
     const email = 'hedy@example.com';
-    const signup = await call('POST', '/auth/signup', { email, password: PASSWORD });
+    const signup = await served.call('POST', '/auth/signup', { email, password: PASSWORD });
     expect(signup.status).toBe(202);
     const mail = await sink.next((m) => m.to === email);
-    const early = await call('POST', '/auth/login', { email, password: PASSWORD });
+    const early = await served.call('POST', '/auth/login', { email, password: PASSWORD });
     expect(early).toMatchObject({ status: 403, body: { error: { code: 'EMAIL_NOT_VERIFIED' } } });
     // The refused sign-in mailed a fresh link, which supersedes the first.
     const fresh = await sink.next((m) => m.to === email);
-    const first = await call('POST', '/auth/email/verify', {
+    const first = await served.call('POST', '/auth/email/verify', {
       token: sink.linkIn(mail, 'verify-email'),
     });
     expect(first).toMatchObject({ status: 400, body: { error: { code: 'LINK_INVALID' } } });
     const token = sink.linkIn(fresh, 'verify-email');
-    expect((await call('POST', '/auth/email/verify', { token })).status).toBe(204);
-    const login = await call('POST', '/auth/login', { email, password: PASSWORD });
+    expect((await served.call('POST', '/auth/email/verify', { token })).status).toBe(204);
+    const login = await served.call('POST', '/auth/login', { email, password: PASSWORD });
     expect(login.status).toBe(200);
-    const me = await call('GET', '/auth/me', undefined, login.body.accessToken as string);
+    const me = await served.call('GET', '/auth/me', undefined, login.body.accessToken as string);
     expect(me.body).toMatchObject({ claims: { email_verified: true } });
   });
 });
 
 describe('serve --admin-email: signing up with the address first grants nothing (ASVS 6.3.2)', () => {
-  let server: Run;
-  let call: ReturnType<typeof client>;
-
-  beforeAll(async () => {
-    server = run([
-      'serve',
-      '--port',
-      '0',
-      '--db',
-      `sqlite:${join(dir, 'squatter.db')}`,
-      '--admin-email',
-      'chief@example.com',
-    ]);
-    call = client(await listening(server));
-  }, 60_000);
-  afterAll(async () => {
-    await stop(server);
-  });
+  const served = serveDuring(() => [
+    '--db',
+    `sqlite:${join(dir, 'squatter.db')}`,
+    '--admin-email',
+    'chief@example.com',
+  ]);
 
   it('the address signs up as a plain user; the invitation is then spent, and no admin exists', async () => {
     // The invitation's token, as the start logs its link.
-    const token = await waitForOutput(server, /"link":"http:[^"]+#invitation=([\w-]+)"/);
+    const token = await waitForOutput(served.server, /"link":"http:[^"]+#invitation=([\w-]+)"/);
     const email = 'chief@example.com';
-    const signup = await call('POST', '/auth/signup', { email, password: PASSWORD });
+    const signup = await served.call('POST', '/auth/signup', { email, password: PASSWORD });
     expect(signup.status).toBe(201);
     const access = signup.body.accessToken as string;
-    const me = await call('GET', '/auth/me', undefined, access);
+    const me = await served.call('GET', '/auth/me', undefined, access);
     expect(me.body).toMatchObject({ claims: { roles: [] } });
     const id = (signup.body.user as { id: string }).id;
-    const selfPromotion = await call(
+    const selfPromotion = await served.call(
       'PUT',
       `/admin/users/${id}/roles`,
       { roles: ['admin'] },
@@ -348,15 +336,18 @@ describe('serve --admin-email: signing up with the address first grants nothing 
     );
     expect(selfPromotion).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
     // Whoever holds the invitation cannot turn the squatted account into an admin.
-    const accepted = await call('POST', '/auth/invitations/accept', {
+    const accepted = await served.call('POST', '/auth/invitations/accept', {
       token,
       password: NEW_PASSWORD,
     });
     expect(accepted).toMatchObject({ status: 409, body: { error: { code: 'EMAIL_TAKEN' } } });
-    const again = await call('POST', '/auth/invitations/accept', { token, password: NEW_PASSWORD });
+    const again = await served.call('POST', '/auth/invitations/accept', {
+      token,
+      password: NEW_PASSWORD,
+    });
     expect(again).toMatchObject({ status: 400, body: { error: { code: 'LINK_INVALID' } } });
-    const login = await call('POST', '/auth/login', { email, password: PASSWORD });
-    const after = await call('GET', '/auth/me', undefined, login.body.accessToken as string);
+    const login = await served.call('POST', '/auth/login', { email, password: PASSWORD });
+    const after = await served.call('GET', '/auth/me', undefined, login.body.accessToken as string);
     expect(after.body).toMatchObject({ claims: { roles: [] } });
   });
 });
