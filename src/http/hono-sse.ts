@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { Authenticated, HttpContext } from './core.js';
 import type { EventSink, PushEventName } from './events.js';
+import { nodeBindings } from './hono-node.js';
 import { SSE_HEADERS } from './response.js';
 import { RETRY_MS, type SseFrames, type SseResponse, streamToResponse } from './sse-response.js';
 
@@ -70,9 +71,7 @@ class HonoSink implements EventSink {
  * looks); undefined on other runtimes, and for HTTP/2 (no `flushHeaders`).
  */
 function nodeOutgoing(c: Context): SseResponse | undefined {
-  type Bindings = { outgoing?: Partial<SseResponse> };
-  const env = c.env as (Bindings & { server?: Bindings }) | undefined;
-  const outgoing = (env?.server ?? env)?.outgoing;
+  const outgoing = nodeBindings(c)?.outgoing as Partial<SseResponse> | undefined;
   return typeof outgoing?.writeHead === 'function' && typeof outgoing.flushHeaders === 'function'
     ? (outgoing as SseResponse)
     : undefined;

@@ -10,6 +10,7 @@ import { AuthError } from '../errors.js';
 import type { Auth } from '../sessions/types.js';
 import type { AccessTokenClaims } from '../tokens/types.js';
 import { createContext, type HttpOptions } from './core.js';
+import { nodeBindings } from './hono-node.js';
 import { honoEventStream } from './hono-sse.js';
 import {
   authenticateRequest,
@@ -62,20 +63,9 @@ export type NotbeforeRoutes = Hono<NotbeforeEnv> & {
   close(): void;
 };
 
-/** The Node request of @hono/node-server (`c.env.incoming`); undefined on other runtimes. */
-interface Incoming {
-  socket?: { remoteAddress?: string };
-  rawHeaders?: string[];
-}
-
-function nodeIncoming(c: Context): Incoming | undefined {
-  type Bindings = { incoming?: Incoming };
-  const env = c.env as (Bindings & { server?: Bindings }) | undefined;
-  return (env?.server ?? env)?.incoming;
-}
-
 /** What @hono/node-server's `getConnInfo` reads; undefined on other runtimes. */
-const nodePeer = (c: Context): string | undefined => nodeIncoming(c)?.socket?.remoteAddress;
+const nodePeer = (c: Context): string | undefined =>
+  nodeBindings(c)?.incoming?.socket?.remoteAddress;
 
 type Peer = (c: Context) => string | undefined;
 
@@ -90,7 +80,7 @@ const HTTP_SPACE_AROUND = /^[\t\n\r ]+|[\t\n\r ]+$/g;
  */
 function requestHeaders(c: Context): Record<string, string | undefined> {
   const headers: Record<string, string | undefined> = {};
-  const raw = nodeIncoming(c)?.rawHeaders;
+  const raw = nodeBindings(c)?.incoming?.rawHeaders;
   if (raw === undefined) {
     c.req.raw.headers.forEach((value, name) => {
       headers[name] = value;
